@@ -1,0 +1,155 @@
+using Beacon.Config;
+using Beacon.Events;
+using Beacon.Ingress;
+using Beacon.Spool;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Beacon.Server;
+
+/// <summary>
+/// The composition root: one process with the SMTP listeners on Kestrel, the spool and the event pipeline.
+/// Start-up order: lock the data dir, recover the spool, start events, open listeners. Shutdown is the reverse,
+/// so that every event a session produced is written before the process exits.
+/// </summary>
+public sealed class BeaconServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly SmtpIngress _ingress;
+    private readonly EventPipeline _events;
+    private readonly FileStream _lock;
+    private bool _stopped;
+
+    private BeaconServer(WebApplication app, SmtpIngress ingress, EventPipeline events, FileStream dataLock, IReadOnlyList<Listener> listeners, SpoolStore spool)
+    {
+        _app = app;
+        _ingress = ingress;
+        _events = events;
+        _lock = dataLock;
+        Listeners = listeners;
+        Spool = spool;
+    }
+
+    public IReadOnlyList<Listener> Listeners { get; }
+
+    public SpoolStore Spool { get; }
+
+    public string EventsFile => _events.FilePath;
+
+    public static async Task<BeaconServer> StartAsync(BeaconOptions options, bool consoleLifetime, Action<ILoggingBuilder>? logging = null)
+    {
+        var dataDir = Path.GetFullPath(options.DataDir);
+        Directory.CreateDirectory(dataDir);
+        var dataLock = LockDataDir(dataDir);
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "beacon" });
+        if (logging is null)
+        {
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+                o.UseUtcTimestamp = true;
+            });
+            builder.Logging.SetMinimumLevel(LogLevel.Information);
+            builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        }
+        else
+        {
+            logging(builder.Logging);
+        }
+
+        if (consoleLifetime)
+        {
+            builder.Host.UseConsoleLifetime(o => o.SuppressStatusMessages = true);
+        }
+
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.Spool.ShutdownTimeout));
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(sp => new SpoolStore(dataDir, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Beacon.Spool")));
+        builder.Services.AddSingleton(sp => new EventPipeline(dataDir, sp.GetRequiredService<ILogger<EventPipeline>>()));
+        builder.Services.AddSingleton(sp => new MessageIdGenerator(options.NodeName, sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<MessageAcceptor>(sp, options.NodeName));
+        builder.Services.AddSingleton<SmtpIngress>();
+
+        var listeners = options.Smtp.Listeners.Select(l => new Listener(l, dataDir)).ToList();
+        var bindings = new List<(Listener Listener, ListenOptions Options)>();
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
+        {
+            foreach (var listener in listeners)
+            {
+                kestrel.Listen(listener.Endpoint, listen =>
+                {
+                    var ingress = listen.ApplicationServices.GetRequiredService<SmtpIngress>();
+                    listen.Run(context => ingress.HandleAsync(context, listener));
+                    bindings.Add((listener, listen));
+                });
+            }
+        });
+
+        var app = builder.Build();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Beacon");
+        var spool = app.Services.GetRequiredService<SpoolStore>();
+        var waiting = spool.Recover();
+        logger.LogInformation("spool: {Count} messages waiting in {Path}", waiting.Count, spool.QueueDir);
+        var events = app.Services.GetRequiredService<EventPipeline>();
+        var ingress = app.Services.GetRequiredService<SmtpIngress>();
+        app.Lifetime.ApplicationStopping.Register(ingress.BeginShutdown);
+        try
+        {
+            await app.StartAsync().ConfigureAwait(false);
+        }
+        catch
+        {
+            await events.DisposeAsync().ConfigureAwait(false);
+            await dataLock.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        foreach (var (listener, listen) in bindings)
+        {
+            listener.BoundEndpoint = listen.IPEndPoint;
+            logger.LogInformation("smtp {Name}: listening on {Endpoint}{Tls}", listener.Name, listen.IPEndPoint, listener.Certificate is null ? string.Empty : " (STARTTLS)");
+        }
+
+        return new BeaconServer(app, ingress, events, dataLock, listeners, spool);
+    }
+
+    /// <summary>Returns when SIGINT/SIGTERM (or <see cref="StopAsync"/>) asks the server to stop.</summary>
+    public Task WaitForShutdownAsync() => _app.WaitForShutdownAsync();
+
+    public async Task StopAsync()
+    {
+        if (_stopped)
+        {
+            return;
+        }
+
+        _stopped = true;
+        _ingress.BeginShutdown();
+        await _app.StopAsync().ConfigureAwait(false);
+        await _events.DisposeAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+        await _lock.DisposeAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+
+    /// <summary>Two processes on one spool would each recover the other's messages: refuse to start instead.</summary>
+    private static FileStream LockDataDir(string dataDir)
+    {
+        var path = Path.Combine(dataDir, "beacon.lock");
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            throw new ConfigException([$"data_dir: {dataDir} is in use by another Beacon process ({path} is locked)"]);
+        }
+    }
+}

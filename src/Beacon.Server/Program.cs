@@ -1,0 +1,36 @@
+using System.CommandLine;
+using Beacon.Config;
+using Beacon.Server;
+
+var configOption = new Option<string?>("--config") { Description = "JSON configuration file (comments allowed); without it, the embedded defaults" };
+var dataOption = new Option<string?>("--data") { Description = "Data directory (overrides data_dir)" };
+var setOption = new Option<string[]>("--set")
+{
+    Description = "Override one key, e.g. --set smtp:listeners:0:listen=0.0.0.0:25 (repeatable)",
+    AllowMultipleArgumentsPerToken = false,
+};
+var jsonOption = new Option<bool>("--json") { Description = "Machine-readable output" };
+
+var run = new Command("run", "Start Beacon: SMTP listeners, spool and event pipeline") { configOption, dataOption, setOption };
+run.SetAction((parse, _) => Verbs.RunAsync(Verbs.Overrides(parse, configOption, dataOption, setOption)));
+
+var check = new Command("check", "Validate a configuration without starting; prints the effective listeners") { configOption, dataOption, setOption };
+check.SetAction(parse => Verbs.CheckConfig(Verbs.Overrides(parse, configOption, dataOption, setOption)));
+var config = new Command("config", "Configuration tools") { check };
+
+var idArgument = new Argument<string>("id") { Description = "Message id (20 hex characters)" };
+var list = new Command("list", "List queued messages, oldest first") { configOption, dataOption, setOption, jsonOption };
+list.SetAction(parse => Verbs.QueueList(Verbs.Overrides(parse, configOption, dataOption, setOption), parse.GetValue(jsonOption)));
+var show = new Command("show", "Show one queued message: its metadata and headers") { idArgument, configOption, dataOption, setOption };
+show.SetAction(parse => Verbs.QueueShow(Verbs.Overrides(parse, configOption, dataOption, setOption), parse.GetValue(idArgument)!));
+var queue = new Command("queue", "Inspect the spool") { list, show };
+
+var hash = new Command("hash-password", "Read a password from standard input and print the password_hash for the configuration");
+hash.SetAction(_ => Verbs.HashPassword());
+var auth = new Command("auth", "SMTP AUTH tools") { hash };
+
+var root = new RootCommand("Beacon: an SMTP injection MTA with engagement tracking") { run, config, queue, auth };
+var parsed = root.Parse(args);
+
+// Signals are the host's to handle (graceful shutdown with 421 to open sessions), not the parser's.
+return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

@@ -1,0 +1,185 @@
+using System.CommandLine;
+using System.Text;
+using System.Text.Json;
+using Beacon.Config;
+using Beacon.Ingress;
+using Beacon.Spool;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Beacon.Server;
+
+/// <summary>What each CLI verb does. Exit codes: 0 success, 1 failure (with the reason on standard error), 2 usage.</summary>
+internal static class Verbs
+{
+    public sealed record Source(string? File, List<KeyValuePair<string, string?>> Overrides);
+
+    public static Source Overrides(ParseResult parse, Option<string?> config, Option<string?> data, Option<string[]> set)
+    {
+        var overrides = new List<KeyValuePair<string, string?>>();
+        foreach (var item in parse.GetValue(set) ?? [])
+        {
+            var equals = item.IndexOf('=');
+            overrides.Add(equals <= 0 ? new(item, null) : new(item[..equals], item[(equals + 1)..]));
+        }
+
+        if (parse.GetValue(data) is { } dataDir)
+        {
+            overrides.Add(new("data_dir", dataDir));
+        }
+
+        return new Source(parse.GetValue(config), overrides);
+    }
+
+    public static async Task<int> RunAsync(Source source)
+    {
+        BeaconServer server;
+        try
+        {
+            server = await BeaconServer.StartAsync(ConfigLoader.LoadOrThrow(source.File, source.Overrides), consoleLifetime: true).ConfigureAwait(false);
+        }
+        catch (ConfigException e)
+        {
+            await Console.Error.WriteLineAsync($"beacon: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+        catch (IOException e)
+        {
+            // Typically an address already in use.
+            await Console.Error.WriteLineAsync($"beacon: cannot start: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+
+        await server.WaitForShutdownAsync().ConfigureAwait(false);
+        await server.StopAsync().ConfigureAwait(false);
+        return 0;
+    }
+
+    public static int CheckConfig(Source source)
+    {
+        if (!TryLoad(source, out var options))
+        {
+            return 1;
+        }
+
+        Console.WriteLine($"configuration OK{(source.File is null ? " (embedded defaults)" : $": {source.File}")}");
+        Console.WriteLine($"node_name  {options.NodeName}");
+        Console.WriteLine($"data_dir   {Path.GetFullPath(options.DataDir)}");
+        foreach (var listener in options.Smtp.Listeners)
+        {
+            var users = listener.Auth.Users.Count;
+            Console.WriteLine($"listener   {listener.Name} on {listener.Listen}: hostname {listener.Hostname}, tls {listener.Tls}, " +
+                $"{users} user{(users == 1 ? string.Empty : "s")}{(listener.Auth.AllowInsecureAuth ? " (insecure auth allowed)" : string.Empty)}, " +
+                $"relay from {string.Join(", ", listener.RelayFrom)}, max message {listener.Limits.MaxMessageSize} octets");
+        }
+
+        return 0;
+    }
+
+    public static int QueueList(Source source, bool json)
+    {
+        if (!TryOpenSpool(source, out var spool))
+        {
+            return 1;
+        }
+
+        var messages = spool.List().ToList();
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(messages, SpooledMessage.Json));
+            return 0;
+        }
+
+        Console.WriteLine($"{"ID",-20}  {"RECEIVED (UTC)",-19}  {"SIZE",9}  {"RCPTS",5}  FROM");
+        foreach (var m in messages)
+        {
+            Console.WriteLine($"{m.MessageId,-20}  {m.ReceivedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {m.Size,9}  {m.Recipients.Count,5}  <{m.MailFrom}>");
+        }
+
+        Console.WriteLine($"{messages.Count} message{(messages.Count == 1 ? string.Empty : "s")}, {messages.Sum(m => m.Recipients.Count(r => r.State == RecipientState.Queued))} recipients waiting");
+        return 0;
+    }
+
+    public static int QueueShow(Source source, string id)
+    {
+        if (!TryOpenSpool(source, out var spool))
+        {
+            return 1;
+        }
+
+        if (id.Length != 20 || !id.All(char.IsAsciiHexDigitLower) || spool.TryRead(id) is not { } message)
+        {
+            Console.Error.WriteLine($"beacon: no queued message {id}");
+            return 1;
+        }
+
+        Console.WriteLine(JsonSerializer.Serialize(message, new JsonSerializerOptions(SpooledMessage.Json) { WriteIndented = true }));
+        Console.WriteLine();
+        using var body = new StreamReader(spool.OpenBody(id), Encoding.UTF8);
+        while (body.ReadLine() is { Length: > 0 } line)
+        {
+            Console.WriteLine(line);
+        }
+
+        return 0;
+    }
+
+    public static int HashPassword()
+    {
+        var password = Console.IsInputRedirected ? Console.In.ReadLine() : ReadHidden();
+        if (string.IsNullOrEmpty(password))
+        {
+            Console.Error.WriteLine("beacon: no password given on standard input");
+            return 1;
+        }
+
+        Console.WriteLine(PasswordHash.Create(password));
+        return 0;
+    }
+
+    private static string ReadHidden()
+    {
+        Console.Error.Write("Password: ");
+        var builder = new StringBuilder();
+        for (var key = Console.ReadKey(intercept: true); key.Key != ConsoleKey.Enter; key = Console.ReadKey(intercept: true))
+        {
+            if (key.Key == ConsoleKey.Backspace && builder.Length > 0)
+            {
+                builder.Length--;
+            }
+            else if (!char.IsControl(key.KeyChar))
+            {
+                builder.Append(key.KeyChar);
+            }
+        }
+
+        Console.Error.WriteLine();
+        return builder.ToString();
+    }
+
+    private static bool TryLoad(Source source, out BeaconOptions options)
+    {
+        try
+        {
+            options = ConfigLoader.LoadOrThrow(source.File, source.Overrides);
+            return true;
+        }
+        catch (ConfigException e)
+        {
+            Console.Error.WriteLine($"beacon: {e.Message}");
+            options = null!;
+            return false;
+        }
+    }
+
+    private static bool TryOpenSpool(Source source, out SpoolStore spool)
+    {
+        spool = null!;
+        if (!TryLoad(source, out var options))
+        {
+            return false;
+        }
+
+        spool = new SpoolStore(options.DataDir, NullLogger.Instance);
+        return true;
+    }
+}

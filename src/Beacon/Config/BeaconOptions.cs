@@ -1,0 +1,129 @@
+using Microsoft.Extensions.Configuration;
+
+namespace Beacon.Config;
+
+/// <summary>The whole configuration (docs/configuration.md). Keys are snake_case, as Momentum's options are.</summary>
+public sealed class BeaconOptions
+{
+    /// <summary>Names this node in message ids and events; several nodes sharing a store need distinct names.</summary>
+    [ConfigurationKeyName("node_name")]
+    public string NodeName { get; set; } = Environment.MachineName;
+
+    [ConfigurationKeyName("data_dir")]
+    public string DataDir { get; set; } = "./beacon-data";
+
+    [ConfigurationKeyName("smtp")]
+    public SmtpOptions Smtp { get; set; } = new();
+
+    [ConfigurationKeyName("spool")]
+    public SpoolOptions Spool { get; set; } = new();
+}
+
+public sealed class SmtpOptions
+{
+    [ConfigurationKeyName("listeners")]
+    public List<ListenerOptions> Listeners { get; set; } = [];
+}
+
+public sealed class SpoolOptions
+{
+    /// <summary>How long shutdown waits for sessions in the middle of a transaction, in seconds.</summary>
+    [ConfigurationKeyName("shutdown_timeout")]
+    public int ShutdownTimeout { get; set; } = 10;
+}
+
+public sealed class ListenerOptions
+{
+    [ConfigurationKeyName("name")]
+    public string Name { get; set; } = "default";
+
+    /// <summary>address:port; IPv6 as [::1]:2525.</summary>
+    [ConfigurationKeyName("listen")]
+    public string Listen { get; set; } = "127.0.0.1:2525";
+
+    /// <summary>The name in the greeting, the EHLO reply and Received headers. Defaults to the node name.</summary>
+    [ConfigurationKeyName("hostname")]
+    public string? Hostname { get; set; }
+
+    /// <summary>"none" (default), "self-signed", or the path of a PEM or PKCS#12 certificate.</summary>
+    [ConfigurationKeyName("tls")]
+    public string Tls { get; set; } = "none";
+
+    /// <summary>The PEM private key file when <see cref="Tls"/> names a PEM certificate without its key.</summary>
+    [ConfigurationKeyName("tls_key")]
+    public string? TlsKey { get; set; }
+
+    /// <summary>Password of a PKCS#12 certificate or an encrypted PEM key.</summary>
+    [ConfigurationKeyName("tls_password")]
+    public string? TlsPassword { get; set; }
+
+    [ConfigurationKeyName("auth")]
+    public AuthOptions Auth { get; set; } = new();
+
+    /// <summary>Peers allowed to inject without AUTH. Anyone else must authenticate or gets 550 5.7.1.</summary>
+    [ConfigurationKeyName("relay_from")]
+    public List<string> RelayFrom { get; set; } = [];
+
+    /// <summary>Optional extensions to advertise: PIPELINING, 8BITMIME, SMTPUTF8, CHUNKING. SIZE,
+    /// ENHANCEDSTATUSCODES, STARTTLS (with TLS) and AUTH (with users) are always offered.</summary>
+    [ConfigurationKeyName("extensions")]
+    public List<string> Extensions { get; set; } = [];
+
+    [ConfigurationKeyName("limits")]
+    public LimitOptions Limits { get; set; } = new();
+}
+
+public sealed class AuthOptions
+{
+    [ConfigurationKeyName("users")]
+    public List<UserOptions> Users { get; set; } = [];
+
+    /// <summary>Offer AUTH before STARTTLS. Passwords then cross the network in clear text.</summary>
+    [ConfigurationKeyName("allow_insecure_auth")]
+    public bool AllowInsecureAuth { get; set; }
+}
+
+public sealed class UserOptions
+{
+    [ConfigurationKeyName("username")]
+    public string Username { get; set; } = string.Empty;
+
+    /// <summary>"pbkdf2-sha256$iterations$salt$hash" as printed by `beacon auth hash-password`.</summary>
+    [ConfigurationKeyName("password_hash")]
+    public string PasswordHash { get; set; } = string.Empty;
+
+    /// <summary>Becomes the connection's mo_customer_id context variable and the customer_id of events.</summary>
+    [ConfigurationKeyName("customer_id")]
+    public string? CustomerId { get; set; }
+}
+
+public sealed class LimitOptions
+{
+    [ConfigurationKeyName("max_message_size")]
+    public long MaxMessageSize { get; set; } = 50 * 1024 * 1024;
+
+    [ConfigurationKeyName("max_recipients")]
+    public int MaxRecipients { get; set; } = 1000;
+
+    [ConfigurationKeyName("max_errors")]
+    public int MaxErrors { get; set; } = 20;
+
+    /// <summary>Longest command line including CRLF. RFC 5321 asks for at least 512; AUTH lines need more.</summary>
+    [ConfigurationKeyName("max_line_length")]
+    public int MaxLineLength { get; set; } = 2048;
+
+    [ConfigurationKeyName("max_connections")]
+    public int MaxConnections { get; set; } = 1000;
+
+    /// <summary>Seconds a client may stay silent between commands.</summary>
+    [ConfigurationKeyName("idle_timeout")]
+    public int IdleTimeout { get; set; } = 300;
+
+    /// <summary>Seconds from the first byte of a command line to its end (defeats one-byte-a-second clients).</summary>
+    [ConfigurationKeyName("command_timeout")]
+    public int CommandTimeout { get; set; } = 60;
+
+    /// <summary>Seconds for the whole content of one DATA or one BDAT chunk.</summary>
+    [ConfigurationKeyName("data_timeout")]
+    public int DataTimeout { get; set; } = 600;
+}

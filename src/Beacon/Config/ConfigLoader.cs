@@ -1,0 +1,258 @@
+using System.Collections;
+using System.Globalization;
+using System.Net;
+using System.Reflection;
+using Microsoft.Extensions.Configuration;
+
+namespace Beacon.Config;
+
+/// <summary>
+/// Builds the configuration from its three sources, later ones winning: the JSON file (comments allowed),
+/// BEACON_ environment variables (BEACON_smtp__listeners__0__listen=…) and command-line overrides
+/// (--set key=value, --data DIR). Every key is checked against <see cref="BeaconOptions"/>: an unknown key or an
+/// invalid value is an error that names the key, and the server refuses to start.
+/// </summary>
+public static class ConfigLoader
+{
+    public static IConfigurationRoot Build(string? file, IEnumerable<KeyValuePair<string, string?>> overrides, IDictionary? environment = null)
+    {
+        var builder = new ConfigurationBuilder();
+        if (file is not null)
+        {
+            builder.AddJsonFile(Path.GetFullPath(file), optional: false, reloadOnChange: false);
+        }
+
+        builder.Add(new PrefixedEnvironmentSource(environment ?? Environment.GetEnvironmentVariables(), "BEACON_"));
+        builder.AddInMemoryCollection(overrides);
+        return builder.Build();
+    }
+
+    /// <summary>Binds and validates. On failure <paramref name="errors"/> lists "key: problem" lines.</summary>
+    public static BeaconOptions Load(IConfiguration configuration, out List<string> errors)
+    {
+        errors = [];
+        FindUnknownKeys(configuration, typeof(BeaconOptions), string.Empty, errors);
+        var options = new BeaconOptions();
+        try
+        {
+            configuration.Bind(options);
+        }
+        catch (InvalidOperationException e)
+        {
+            errors.Add(e.InnerException?.Message ?? e.Message);
+            return options;
+        }
+
+        ApplyDefaults(options);
+        Validate(options, errors);
+        return options;
+    }
+
+    /// <summary>Reads a file, or the embedded defaults when <paramref name="file"/> is null, and throws on any error.</summary>
+    public static BeaconOptions LoadOrThrow(string? file, IEnumerable<KeyValuePair<string, string?>> overrides)
+    {
+        IConfigurationRoot configuration;
+        try
+        {
+            configuration = Build(file, overrides);
+        }
+        catch (Exception e) when (e is FormatException or IOException or InvalidDataException)
+        {
+            throw new ConfigException([$"{file}: {e.InnerException?.Message ?? e.Message}"]);
+        }
+
+        var options = Load(configuration, out var errors);
+        return errors.Count == 0 ? options : throw new ConfigException(errors);
+    }
+
+    private static void ApplyDefaults(BeaconOptions options)
+    {
+        if (options.Smtp.Listeners.Count == 0)
+        {
+            options.Smtp.Listeners.Add(new ListenerOptions());
+        }
+
+        foreach (var listener in options.Smtp.Listeners)
+        {
+            listener.Hostname ??= options.NodeName;
+            if (listener.RelayFrom.Count == 0)
+            {
+                listener.RelayFrom.AddRange(["127.0.0.0/8", "::1/128"]);
+            }
+
+            if (listener.Extensions.Count == 0)
+            {
+                listener.Extensions.AddRange(ListenerExtensions.All);
+            }
+        }
+    }
+
+    private static void Validate(BeaconOptions options, List<string> errors)
+    {
+        if (string.IsNullOrWhiteSpace(options.NodeName) || options.NodeName.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+        {
+            errors.Add("node_name: must be a non-empty name without spaces");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.DataDir))
+        {
+            errors.Add("data_dir: must not be empty");
+        }
+
+        Positive(errors, "spool:shutdown_timeout", options.Spool.ShutdownTimeout);
+        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < options.Smtp.Listeners.Count; i++)
+        {
+            var listener = options.Smtp.Listeners[i];
+            var key = $"smtp:listeners:{i}";
+            if (string.IsNullOrWhiteSpace(listener.Name) || !names.Add(listener.Name))
+            {
+                errors.Add($"{key}:name: must be a unique, non-empty name");
+            }
+
+            if (!TryParseEndpoint(listener.Listen, out _))
+            {
+                errors.Add($"{key}:listen: '{listener.Listen}' is not address:port (IPv6 as [::1]:2525)");
+            }
+
+            if (string.IsNullOrWhiteSpace(listener.Hostname) || !Smtp.Mailbox.IsDomain(listener.Hostname))
+            {
+                errors.Add($"{key}:hostname: '{listener.Hostname}' is not a host name");
+            }
+
+            if (listener.Tls is not ("none" or "self-signed") && !File.Exists(listener.Tls))
+            {
+                errors.Add($"{key}:tls: must be \"none\", \"self-signed\" or an existing certificate file, not '{listener.Tls}'");
+            }
+
+            if (listener.TlsKey is not null && !File.Exists(listener.TlsKey))
+            {
+                errors.Add($"{key}:tls_key: file '{listener.TlsKey}' does not exist");
+            }
+
+            for (var j = 0; j < listener.RelayFrom.Count; j++)
+            {
+                if (!IPNetwork.TryParse(listener.RelayFrom[j], out _))
+                {
+                    errors.Add($"{key}:relay_from:{j}: '{listener.RelayFrom[j]}' is not a CIDR such as 10.0.0.0/8");
+                }
+            }
+
+            for (var j = 0; j < listener.Extensions.Count; j++)
+            {
+                if (!ListenerExtensions.All.Contains(listener.Extensions[j], StringComparer.OrdinalIgnoreCase))
+                {
+                    errors.Add($"{key}:extensions:{j}: '{listener.Extensions[j]}' is not one of {string.Join(", ", ListenerExtensions.All)}");
+                }
+            }
+
+            for (var j = 0; j < listener.Auth.Users.Count; j++)
+            {
+                var user = listener.Auth.Users[j];
+                if (string.IsNullOrEmpty(user.Username))
+                {
+                    errors.Add($"{key}:auth:users:{j}:username: must not be empty");
+                }
+
+                if (!Ingress.PasswordHash.IsWellFormed(user.PasswordHash))
+                {
+                    errors.Add($"{key}:auth:users:{j}:password_hash: not a hash from `beacon auth hash-password`");
+                }
+            }
+
+            var limits = listener.Limits;
+            Positive(errors, $"{key}:limits:max_message_size", limits.MaxMessageSize);
+            Positive(errors, $"{key}:limits:max_recipients", limits.MaxRecipients);
+            Positive(errors, $"{key}:limits:max_errors", limits.MaxErrors);
+            Positive(errors, $"{key}:limits:max_connections", limits.MaxConnections);
+            Positive(errors, $"{key}:limits:idle_timeout", limits.IdleTimeout);
+            Positive(errors, $"{key}:limits:command_timeout", limits.CommandTimeout);
+            Positive(errors, $"{key}:limits:data_timeout", limits.DataTimeout);
+            if (limits.MaxLineLength < 512)
+            {
+                errors.Add($"{key}:limits:max_line_length: must be at least 512 (RFC 5321 §4.5.3.1.4)");
+            }
+        }
+    }
+
+    private static void Positive(List<string> errors, string key, long value)
+    {
+        if (value <= 0)
+        {
+            errors.Add($"{key}: must be a positive number, not {value}");
+        }
+    }
+
+    /// <summary>"address:port" with an explicit port (0 picks a free one); an IPv6 address in brackets.</summary>
+    public static bool TryParseEndpoint(string text, out IPEndPoint? endpoint)
+    {
+        endpoint = null;
+        var colon = text.LastIndexOf(':');
+        if (colon <= 0 || colon == text.Length - 1 || !text[(colon + 1)..].All(char.IsAsciiDigit))
+        {
+            return false;
+        }
+
+        var host = text[..colon];
+        if (host.Contains(':') && !(host.StartsWith('[') && host.EndsWith(']')))
+        {
+            return false;
+        }
+
+        return IPEndPoint.TryParse(text, out endpoint);
+    }
+
+    /// <summary>Walks the configuration tree beside the options type and reports keys no property takes.</summary>
+    private static void FindUnknownKeys(IConfiguration section, Type type, string path, List<string> errors)
+    {
+        foreach (var child in section.GetChildren())
+        {
+            var childPath = path.Length == 0 ? child.Key : $"{path}:{child.Key}";
+            var property = type.GetProperties().FirstOrDefault(p =>
+                string.Equals(p.GetCustomAttribute<ConfigurationKeyNameAttribute>()?.Name ?? p.Name, child.Key, StringComparison.OrdinalIgnoreCase));
+            if (property is null)
+            {
+                errors.Add($"{childPath}: unknown key");
+                continue;
+            }
+
+            var propertyType = property.PropertyType;
+            if (propertyType.IsGenericType && propertyType.GetGenericTypeDefinition() == typeof(List<>))
+            {
+                var element = propertyType.GetGenericArguments()[0];
+                foreach (var item in child.GetChildren())
+                {
+                    if (!int.TryParse(item.Key, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+                    {
+                        errors.Add($"{childPath}:{item.Key}: expected a list");
+                    }
+                    else if (IsSection(element))
+                    {
+                        FindUnknownKeys(item, element, $"{childPath}:{item.Key}", errors);
+                    }
+                }
+            }
+            else if (IsSection(propertyType))
+            {
+                FindUnknownKeys(child, propertyType, childPath, errors);
+            }
+            else if (child.GetChildren().Any())
+            {
+                errors.Add($"{childPath}: expected a single value, not an object or list");
+            }
+        }
+    }
+
+    private static bool IsSection(Type type) => type.IsClass && type != typeof(string);
+}
+
+public sealed class ConfigException(IReadOnlyList<string> errors)
+    : Exception("invalid configuration:" + Environment.NewLine + string.Join(Environment.NewLine, errors.Select(e => "  " + e)))
+{
+    public IReadOnlyList<string> Errors { get; } = errors;
+}
+
+public static class ListenerExtensions
+{
+    public static readonly string[] All = ["PIPELINING", "8BITMIME", "SMTPUTF8", "CHUNKING"];
+}

@@ -1,0 +1,54 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace Beacon.Events;
+
+/// <summary>
+/// One event in Momentum's schema: numbers as JSON strings, absent fields omitted (spec §2.1, §2.5).
+/// Fields are added in the order they should appear; null values are skipped.
+/// </summary>
+public sealed class BeaconEvent
+{
+    private readonly JsonObject _fields = [];
+
+    public BeaconEvent(EventType type, string eventId, DateTimeOffset timestamp)
+    {
+        Type = type;
+        Timestamp = timestamp;
+        _fields["type"] = type.Name();
+        _fields["event_id"] = eventId;
+        _fields["timestamp"] = (timestamp.ToUnixTimeMilliseconds() / 1000.0).ToString("0.000", CultureInfo.InvariantCulture);
+    }
+
+    public EventType Type { get; }
+
+    public DateTimeOffset Timestamp { get; }
+
+    public string? this[string field] => _fields[field]?.ToString();
+
+    public BeaconEvent Set(string field, string? value)
+    {
+        if (value is not null)
+        {
+            _fields[field] = value;
+        }
+
+        return this;
+    }
+
+    public BeaconEvent Set(string field, long value) => Set(field, value.ToString(CultureInfo.InvariantCulture));
+
+    public BeaconEvent Set(string field, JsonNode? value)
+    {
+        if (value is not null)
+        {
+            _fields[field] = value;
+        }
+
+        return this;
+    }
+
+    /// <summary>{"msys":{"message_event":{…}}}</summary>
+    public string ToJson() =>
+        new JsonObject { ["msys"] = new JsonObject { [Type.Category()] = _fields.DeepClone() } }.ToJsonString();
+}

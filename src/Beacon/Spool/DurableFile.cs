@@ -1,0 +1,63 @@
+using System.Runtime.InteropServices;
+
+namespace Beacon.Spool;
+
+/// <summary>The fsync calls .NET does not expose: making a directory entry (a create or rename) durable.</summary>
+internal static partial class DurableFile
+{
+    private const int ReadOnly = 0;
+    private const int Directory = 0x10000; // O_DIRECTORY on Linux
+
+    /// <summary>fsync(2) on a directory, so that files created or renamed in it survive a power cut.</summary>
+    public static void SyncDirectory(string path)
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS() && !OperatingSystem.IsFreeBSD())
+        {
+            return; // Windows has no directory fsync; NTFS journals renames.
+        }
+
+        var fd = Open(path, ReadOnly | (OperatingSystem.IsLinux() ? Directory : 0));
+        if (fd < 0)
+        {
+            throw new IOException($"open({path}) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+
+        try
+        {
+            if (Fsync(fd) != 0)
+            {
+                throw new IOException($"fsync({path}) failed: errno {Marshal.GetLastPInvokeError()}");
+            }
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+    /// <summary>Writes a whole file through a temporary name: write, fsync, rename over the target, fsync the directory.</summary>
+    public static void WriteAtomically(string path, ReadOnlySpan<byte> content, bool syncDirectory = true)
+    {
+        var temporary = path + ".tmp";
+        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 4096))
+        {
+            stream.Write(content);
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temporary, path, overwrite: true);
+        if (syncDirectory)
+        {
+            SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "open", SetLastError = true)]
+    private static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+
+    [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static extern int Fsync(int fd);
+
+    [DllImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static extern int Close(int fd);
+}

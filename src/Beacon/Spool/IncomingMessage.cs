@@ -1,0 +1,74 @@
+using System.Buffers;
+using Beacon.Smtp;
+
+namespace Beacon.Spool;
+
+/// <summary>
+/// A body being received: streamed straight into spool/incoming/{id}.eml.tmp, so a 50 MB message costs a
+/// buffer, not 50 MB of memory. Nothing here is durable until <see cref="SpoolStore.CommitAsync"/>.
+/// </summary>
+public sealed class IncomingMessage : IContentSink, IDisposable
+{
+    private readonly FileStream _stream;
+    private readonly long _limit;
+
+    internal IncomingMessage(string messageId, string transmissionId, string path, long limit)
+    {
+        MessageId = messageId;
+        TransmissionId = transmissionId;
+        TemporaryPath = path;
+        _limit = limit;
+        _stream = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, 64 * 1024);
+    }
+
+    public string MessageId { get; }
+
+    public string TransmissionId { get; }
+
+    internal string TemporaryPath { get; }
+
+    /// <summary>Octets written so far, prepended headers included.</summary>
+    public long Length { get; private set; }
+
+    /// <summary>The content went past the size limit; the excess was dropped, not written.</summary>
+    public bool Oversized { get; private set; }
+
+    public void Write(in ReadOnlySequence<byte> content)
+    {
+        if (Oversized)
+        {
+            return;
+        }
+
+        if (Length + content.Length > _limit)
+        {
+            Oversized = true;
+            return;
+        }
+
+        foreach (var segment in content)
+        {
+            _stream.Write(segment.Span);
+        }
+
+        Length += content.Length;
+    }
+
+    /// <summary>Writes bytes that don't count against the client's size limit (the Received header).</summary>
+    public void WriteHeader(ReadOnlySpan<byte> header)
+    {
+        _stream.Write(header);
+        Length += header.Length;
+    }
+
+    /// <summary>Reads the body back from the start (for header inspection before the commit).</summary>
+    public Stream OpenRead()
+    {
+        _stream.Flush();
+        return new FileStream(TemporaryPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 16 * 1024);
+    }
+
+    internal void FlushToDisk() => _stream.Flush(flushToDisk: true);
+
+    public void Dispose() => _stream.Dispose();
+}

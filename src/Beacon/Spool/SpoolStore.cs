@@ -1,0 +1,223 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+
+namespace Beacon.Spool;
+
+/// <summary>
+/// The durable spool. Layout under data_dir/spool:
+///   incoming/{id}.eml.tmp   bodies being received (never acknowledged; removed on start)
+///   queue/{id}.eml          the body, stored once per message, with Beacon's Received header
+///   queue/{id}.json         the metadata (<see cref="SpooledMessage"/>); its presence is the commit point
+///   quarantine/             entries that failed to read back, kept for an operator, never deleted silently
+/// Commit: fsync the body, write and fsync the metadata, rename the body then the metadata into queue/, fsync
+/// queue/ (shared between concurrent sessions, <see cref="DirectorySync"/>). Only then does SMTP say 250.
+/// </summary>
+public sealed class SpoolStore
+{
+    private readonly ILogger _logger;
+    private readonly DirectorySync _queueSync;
+    private readonly bool _groupCommit;
+
+    public SpoolStore(string dataDir, ILogger logger)
+        : this(dataDir, logger, groupCommit: true)
+    {
+    }
+
+    /// <param name="groupCommit">Share directory fsyncs between sessions; false syncs once per message (kept for the benchmark).</param>
+    internal SpoolStore(string dataDir, ILogger logger, bool groupCommit)
+    {
+        _logger = logger;
+        _groupCommit = groupCommit;
+        Root = Path.GetFullPath(Path.Combine(dataDir, "spool"));
+        IncomingDir = Path.Combine(Root, "incoming");
+        QueueDir = Path.Combine(Root, "queue");
+        QuarantineDir = Path.Combine(Root, "quarantine");
+        Directory.CreateDirectory(IncomingDir);
+        Directory.CreateDirectory(QueueDir);
+        Directory.CreateDirectory(QuarantineDir);
+        _queueSync = new DirectorySync(QueueDir);
+    }
+
+    public string Root { get; }
+
+    public string IncomingDir { get; }
+
+    public string QueueDir { get; }
+
+    public string QuarantineDir { get; }
+
+    public IncomingMessage Begin(string messageId, string transmissionId, long sizeLimit) =>
+        new(messageId, transmissionId, Path.Combine(IncomingDir, messageId + ".eml.tmp"), sizeLimit);
+
+    /// <summary>Makes the message durable. When this returns, the message survives kill -9 and power loss.</summary>
+    public async Task CommitAsync(IncomingMessage incoming, SpooledMessage message)
+    {
+        var body = BodyPath(message.MessageId);
+        var meta = MetaPath(message.MessageId);
+        await Task.Run(() =>
+        {
+            incoming.FlushToDisk();
+            incoming.Dispose();
+            var json = JsonSerializer.SerializeToUtf8Bytes(message, SpooledMessage.Json);
+            using (var stream = new FileStream(meta + ".tmp", FileMode.Create, FileAccess.Write, FileShare.None, 4096))
+            {
+                stream.Write(json);
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(incoming.TemporaryPath, body);
+            File.Move(meta + ".tmp", meta);
+            if (!_groupCommit)
+            {
+                DurableFile.SyncDirectory(QueueDir);
+            }
+        }).ConfigureAwait(false);
+
+        if (_groupCommit)
+        {
+            await _queueSync.SyncAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Drops a body that will not be acknowledged.</summary>
+    public void Abort(IncomingMessage incoming)
+    {
+        incoming.Dispose();
+        TryDelete(incoming.TemporaryPath);
+    }
+
+    /// <summary>Rewrites a message's metadata (recipient states) without touching its body.</summary>
+    public void Update(SpooledMessage message) =>
+        DurableFile.WriteAtomically(MetaPath(message.MessageId), JsonSerializer.SerializeToUtf8Bytes(message, SpooledMessage.Json));
+
+    /// <summary>
+    /// Brings the spool back to a consistent state after any stop, clean or not, and returns the messages
+    /// still waiting. Bodies without metadata were never acknowledged and are removed; unreadable entries go
+    /// to quarantine with a log line.
+    /// </summary>
+    public IReadOnlyList<SpooledMessage> Recover()
+    {
+        foreach (var leftover in Directory.EnumerateFiles(IncomingDir))
+        {
+            _logger.LogInformation("spool: removing {File}, a message whose transaction never completed", Path.GetFileName(leftover));
+            TryDelete(leftover);
+        }
+
+        foreach (var temporary in Directory.EnumerateFiles(QueueDir, "*.tmp"))
+        {
+            TryDelete(temporary);
+        }
+
+        var messages = new List<SpooledMessage>();
+        foreach (var meta in Directory.EnumerateFiles(QueueDir, "*.json").Order(StringComparer.Ordinal))
+        {
+            var id = Path.GetFileNameWithoutExtension(meta);
+            var problem = Check(id, out var message);
+            if (problem is null)
+            {
+                messages.Add(message!);
+                continue;
+            }
+
+            _logger.LogError("spool: message {Id} moved to quarantine: {Problem}", id, problem);
+            Quarantine(id);
+        }
+
+        foreach (var body in Directory.EnumerateFiles(QueueDir, "*.eml"))
+        {
+            if (!File.Exists(Path.ChangeExtension(body, ".json")))
+            {
+                _logger.LogInformation("spool: removing {File}, a body whose commit was interrupted before it was acknowledged", Path.GetFileName(body));
+                TryDelete(body);
+            }
+        }
+
+        DurableFile.SyncDirectory(QueueDir);
+        return messages;
+    }
+
+    /// <summary>Every queued message's metadata, oldest first (ids are time-ordered).</summary>
+    public IEnumerable<SpooledMessage> List()
+    {
+        foreach (var meta in Directory.EnumerateFiles(QueueDir, "*.json").Order(StringComparer.Ordinal))
+        {
+            if (TryRead(Path.GetFileNameWithoutExtension(meta)) is { } message)
+            {
+                yield return message;
+            }
+        }
+    }
+
+    public SpooledMessage? TryRead(string messageId)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<SpooledMessage>(File.ReadAllBytes(MetaPath(messageId)), SpooledMessage.Json);
+        }
+        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    public Stream OpenBody(string messageId) =>
+        new FileStream(BodyPath(messageId), FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024);
+
+    public string BodyPath(string messageId) => Path.Combine(QueueDir, messageId + ".eml");
+
+    private string MetaPath(string messageId) => Path.Combine(QueueDir, messageId + ".json");
+
+    private string? Check(string id, out SpooledMessage? message)
+    {
+        message = null;
+        try
+        {
+            message = JsonSerializer.Deserialize<SpooledMessage>(File.ReadAllBytes(MetaPath(id)), SpooledMessage.Json);
+        }
+        catch (JsonException e)
+        {
+            return $"metadata is not valid: {e.Message}";
+        }
+
+        if (message is null || message.MessageId != id || message.Recipients.Count == 0)
+        {
+            return "metadata is incomplete";
+        }
+
+        if (message.Version > SpooledMessage.CurrentVersion)
+        {
+            return $"metadata version {message.Version} is newer than this Beacon understands";
+        }
+
+        var body = new FileInfo(BodyPath(id));
+        if (!body.Exists)
+        {
+            return "body file is missing";
+        }
+
+        return body.Length != message.Size ? $"body is {body.Length} octets, metadata says {message.Size}" : null;
+    }
+
+    private void Quarantine(string id)
+    {
+        foreach (var path in new[] { MetaPath(id), BodyPath(id) })
+        {
+            if (File.Exists(path))
+            {
+                File.Move(path, Path.Combine(QuarantineDir, Path.GetFileName(path)), overwrite: true);
+            }
+        }
+    }
+
+    private void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException e)
+        {
+            _logger.LogWarning(e, "spool: could not remove {Path}", path);
+        }
+    }
+}
