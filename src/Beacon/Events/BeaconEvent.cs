@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Beacon.Events;
@@ -19,6 +21,9 @@ public sealed class BeaconEvent
         _fields["event_id"] = eventId;
         _fields["timestamp"] = (timestamp.ToUnixTimeMilliseconds() / 1000.0).ToString("0.000", CultureInfo.InvariantCulture);
     }
+
+    // Events are UTF-8 JSON for machines: escape only what JSON requires, not HTML-sensitive characters.
+    private static readonly JsonSerializerOptions Output = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public EventType Type { get; }
 
@@ -50,5 +55,5 @@ public sealed class BeaconEvent
 
     /// <summary>{"msys":{"message_event":{…}}}</summary>
     public string ToJson() =>
-        new JsonObject { ["msys"] = new JsonObject { [Type.Category()] = _fields.DeepClone() } }.ToJsonString();
+        new JsonObject { ["msys"] = new JsonObject { [Type.Category()] = _fields.DeepClone() } }.ToJsonString(Output);
 }

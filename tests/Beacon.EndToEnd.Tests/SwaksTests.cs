@@ -1,0 +1,29 @@
+using System.Diagnostics;
+
+namespace Beacon.EndToEnd.Tests;
+
+public sealed class SwaksTests
+{
+    [Fact]
+    public async Task Pipelined_message_from_swaks_is_spooled_with_its_injection_event()
+    {
+        await using var beacon = await BeaconInstance.StartAsync();
+        var (exit, output) = await RunAsync("swaks", $"--server 127.0.0.1:{beacon.Smtp.Port} --from sender@example.org --to rcpt@example.com --pipeline --body hello");
+
+        Assert.Equal(0, exit);
+        Assert.Matches(@"<-  250 2\.0\.0 OK [0-9a-f]{20}", output);
+        var message = Assert.Single(beacon.Server.Spool.List());
+        Assert.Equal("sender@example.org", message.MailFrom);
+        Assert.Equal("rcpt@example.com", Assert.Single(message.Recipients).Address);
+    }
+
+    private static async Task<(int Exit, string Output)> RunAsync(string file, string arguments)
+    {
+        using var process = Process.Start(new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await output + await error);
+    }
+}
