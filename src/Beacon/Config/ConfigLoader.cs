@@ -1,4 +1,5 @@
 using System.Collections;
+using System.ComponentModel;
 using System.Globalization;
 using System.Net;
 using System.Reflection;
@@ -240,8 +241,39 @@ public static class ConfigLoader
             {
                 errors.Add($"{childPath}: expected a single value, not an object or list");
             }
+            else if (!IsConvertible(child.Value, propertyType))
+            {
+                // The binder swallows conversion errors inside lists, so every value is checked here.
+                errors.Add($"{childPath}: '{child.Value}' is not {Describe(propertyType)}");
+            }
         }
     }
+
+    private static bool IsConvertible(string? value, Type type)
+    {
+        if (value is null || type == typeof(string))
+        {
+            return true;
+        }
+
+        var target = Nullable.GetUnderlyingType(type) ?? type;
+        try
+        {
+            TypeDescriptor.GetConverter(target).ConvertFromInvariantString(value);
+            return true;
+        }
+        catch (Exception e) when (e is FormatException or NotSupportedException or ArgumentException or OverflowException)
+        {
+            return false;
+        }
+    }
+
+    private static string Describe(Type type) => (Nullable.GetUnderlyingType(type) ?? type) switch
+    {
+        var t when t == typeof(bool) => "true or false",
+        var t when t == typeof(int) || t == typeof(long) => "a whole number",
+        var t => $"a valid {t.Name}",
+    };
 
     private static bool IsSection(Type type) => type.IsClass && type != typeof(string);
 }

@@ -11,6 +11,7 @@ public sealed class IncomingMessage : IContentSink, IDisposable
 {
     private readonly FileStream _stream;
     private readonly long _limit;
+    private long _content;
 
     internal IncomingMessage(string messageId, string transmissionId, string path, long limit)
     {
@@ -40,7 +41,7 @@ public sealed class IncomingMessage : IContentSink, IDisposable
             return;
         }
 
-        if (Length + content.Length > _limit)
+        if (_content + content.Length > _limit)
         {
             Oversized = true;
             return;
@@ -51,6 +52,7 @@ public sealed class IncomingMessage : IContentSink, IDisposable
             _stream.Write(segment.Span);
         }
 
+        _content += content.Length;
         Length += content.Length;
     }
 

@@ -1,0 +1,96 @@
+using System.Buffers;
+using System.Text;
+using Beacon.Spool;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Beacon.Tests.Spool;
+
+public sealed class SpoolStoreTests : IDisposable
+{
+    private readonly string _dataDir = Directory.CreateTempSubdirectory("beacon-spool-").FullName;
+
+    public void Dispose() => Directory.Delete(_dataDir, recursive: true);
+
+    [Fact]
+    public async Task A_committed_message_reads_back_with_its_exact_body()
+    {
+        var spool = new SpoolStore(_dataDir, NullLogger.Instance);
+        var body = "Subject: hi\r\n\r\nhello\r\n"u8.ToArray();
+        await CommitAsync(spool, "00000000000000000001", body);
+
+        Assert.Equal(body, File.ReadAllBytes(spool.BodyPath("00000000000000000001")));
+        var message = Assert.Single(spool.List());
+        Assert.Equal("rcpt@example.com", Assert.Single(message.Recipients).Address);
+        Assert.Empty(Directory.GetFiles(spool.IncomingDir));
+        Assert.Single(new SpoolStore(_dataDir, NullLogger.Instance).Recover());
+    }
+
+    [Fact]
+    public void Writes_past_the_limit_mark_the_message_oversized_and_stop_writing()
+    {
+        var spool = new SpoolStore(_dataDir, NullLogger.Instance);
+        using var incoming = spool.Begin("00000000000000000002", "2", sizeLimit: 10);
+        incoming.WriteHeader("Received: x\r\n"u8);
+        incoming.Write(new ReadOnlySequence<byte>(new byte[8]));
+        incoming.Write(new ReadOnlySequence<byte>(new byte[8]));
+        Assert.True(incoming.Oversized);
+        Assert.Equal(13 + 8, incoming.Length);
+    }
+
+    [Fact]
+    public async Task Recovery_removes_unacknowledged_leftovers_and_quarantines_what_it_cannot_read()
+    {
+        var spool = new SpoolStore(_dataDir, NullLogger.Instance);
+        await CommitAsync(spool, "00000000000000000010", "good\r\n"u8.ToArray());
+        await CommitAsync(spool, "00000000000000000011", "truncated later\r\n"u8.ToArray());
+        await CommitAsync(spool, "00000000000000000012", "meta corrupted later\r\n"u8.ToArray());
+        File.WriteAllText(Path.Combine(spool.IncomingDir, "00000000000000000013.eml.tmp"), "half a DATA");
+        File.WriteAllText(Path.Combine(spool.QueueDir, "00000000000000000014.eml"), "body renamed, metadata never was");
+        File.WriteAllText(Path.Combine(spool.QueueDir, "00000000000000000015.json.tmp"), "{");
+        File.WriteAllText(spool.BodyPath("00000000000000000011"), "trunc");
+        File.WriteAllText(Path.Combine(spool.QueueDir, "00000000000000000012.json"), "{ not json");
+
+        var recovered = new SpoolStore(_dataDir, NullLogger.Instance).Recover();
+
+        Assert.Equal(["00000000000000000010"], recovered.Select(m => m.MessageId));
+        Assert.Empty(Directory.GetFiles(spool.IncomingDir));
+        Assert.Equal(["00000000000000000010.eml", "00000000000000000010.json"], Names(spool.QueueDir));
+        Assert.Equal(
+            ["00000000000000000011.eml", "00000000000000000011.json", "00000000000000000012.eml", "00000000000000000012.json"],
+            Names(spool.QuarantineDir));
+    }
+
+    [Fact]
+    public async Task Update_rewrites_only_the_metadata()
+    {
+        var spool = new SpoolStore(_dataDir, NullLogger.Instance);
+        var message = await CommitAsync(spool, "00000000000000000020", "body\r\n"u8.ToArray());
+        var bodyTime = File.GetLastWriteTimeUtc(spool.BodyPath(message.MessageId));
+        spool.Update(message with { Recipients = [message.Recipients[0] with { State = RecipientState.Delivered }] });
+
+        Assert.Equal(RecipientState.Delivered, spool.TryRead(message.MessageId)!.Recipients[0].State);
+        Assert.Equal(bodyTime, File.GetLastWriteTimeUtc(spool.BodyPath(message.MessageId)));
+    }
+
+    private static async Task<SpooledMessage> CommitAsync(SpoolStore spool, string id, byte[] body)
+    {
+        var incoming = spool.Begin(id, "1", 1_000_000);
+        incoming.Write(new ReadOnlySequence<byte>(body));
+        var message = new SpooledMessage
+        {
+            MessageId = id,
+            TransmissionId = "1",
+            ReceivedAt = DateTimeOffset.UnixEpoch,
+            MailFrom = "sender@example.org",
+            Size = incoming.Length,
+            Listener = "default",
+            RemoteIp = "127.0.0.1",
+            Recipients = [new SpooledRecipient { Address = "rcpt@example.com" }],
+        };
+        await spool.CommitAsync(incoming, message);
+        return message;
+    }
+
+    private static string[] Names(string directory) =>
+        [.. Directory.GetFiles(directory).Select(Path.GetFileName).Order(StringComparer.Ordinal)!];
+}
