@@ -17,6 +17,16 @@ public sealed class BeaconOptions
 
     [ConfigurationKeyName("spool")]
     public SpoolOptions Spool { get; set; } = new();
+
+    /// <summary>Global smtpapi options; engagement_tracker holds the two metadata options.</summary>
+    [ConfigurationKeyName("smtpapi")]
+    public SmtpapiScope Smtpapi { get; set; } = new();
+
+    [ConfigurationKeyName("engagement_tracker")]
+    public EngagementTrackerOptions EngagementTracker { get; set; } = new();
+
+    [ConfigurationKeyName("policy")]
+    public PolicyOptions Policy { get; set; } = new();
 }
 
 public sealed class SmtpOptions
@@ -64,13 +74,22 @@ public sealed class ListenerOptions
     [ConfigurationKeyName("relay_from")]
     public List<string> RelayFrom { get; set; } = [];
 
-    /// <summary>Optional extensions to advertise: PIPELINING, 8BITMIME, SMTPUTF8, CHUNKING. SIZE,
+    /// <summary>Optional extensions to advertise: PIPELINING, 8BITMIME, SMTPUTF8, CHUNKING, and XSETCONTEXT (off unless
+    /// listed; offered only to relay_from peers). SIZE,
     /// ENHANCEDSTATUSCODES, STARTTLS (with TLS) and AUTH (with users) are always offered.</summary>
     [ConfigurationKeyName("extensions")]
     public List<string> Extensions { get; set; } = [];
 
     [ConfigurationKeyName("limits")]
     public LimitOptions Limits { get; set; } = new();
+
+    /// <summary>smtpapi options for every client of this listener.</summary>
+    [ConfigurationKeyName("smtpapi")]
+    public SmtpapiScope Smtpapi { get; set; } = new();
+
+    /// <summary>smtpapi options for clients inside a CIDR; the longest matching prefix wins.</summary>
+    [ConfigurationKeyName("peers")]
+    public List<PeerOptions> Peers { get; set; } = [];
 }
 
 public sealed class AuthOptions

@@ -83,7 +83,7 @@ public static class ConfigLoader
 
             if (listener.Extensions.Count == 0)
             {
-                listener.Extensions.AddRange(ListenerExtensions.All);
+                listener.Extensions.AddRange(ListenerExtensions.Default);
             }
         }
     }
@@ -101,6 +101,26 @@ public static class ConfigLoader
         }
 
         Positive(errors, "spool:shutdown_timeout", options.Spool.ShutdownTimeout);
+        ValidateScope(errors, "smtpapi", options.Smtpapi);
+        if (options.EngagementTracker.MaxMetadataLen < 0)
+        {
+            errors.Add($"engagement_tracker:max_metadata_len: must be 0 or more, not {options.EngagementTracker.MaxMetadataLen}");
+        }
+
+        Positive(errors, "policy:instruction_budget", options.Policy.InstructionBudget);
+        Positive(errors, "policy:memory_limit_mb", options.Policy.MemoryLimitMb);
+        if (options.Policy.PoolSize < 0)
+        {
+            errors.Add($"policy:pool_size: must be 0 (automatic) or more, not {options.Policy.PoolSize}");
+        }
+
+        for (var i = 0; i < options.Policy.Scripts.Count; i++)
+        {
+            if (!File.Exists(options.Policy.Scripts[i]))
+            {
+                errors.Add($"policy:scripts:{i}: file '{options.Policy.Scripts[i]}' does not exist");
+            }
+        }
         var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         for (var i = 0; i < options.Smtp.Listeners.Count; i++)
         {
@@ -161,6 +181,17 @@ public static class ConfigLoader
                 }
             }
 
+            ValidateScope(errors, $"{key}:smtpapi", listener.Smtpapi);
+            for (var j = 0; j < listener.Peers.Count; j++)
+            {
+                if (!IPNetwork.TryParse(listener.Peers[j].Cidr, out _))
+                {
+                    errors.Add($"{key}:peers:{j}:cidr: '{listener.Peers[j].Cidr}' is not a CIDR such as 10.0.0.0/8");
+                }
+
+                ValidateScope(errors, $"{key}:peers:{j}:smtpapi", listener.Peers[j].Smtpapi);
+            }
+
             var limits = listener.Limits;
             Positive(errors, $"{key}:limits:max_message_size", limits.MaxMessageSize);
             Positive(errors, $"{key}:limits:max_recipients", limits.MaxRecipients);
@@ -173,6 +204,35 @@ public static class ConfigLoader
             {
                 errors.Add($"{key}:limits:max_line_length: must be at least 512 (RFC 5321 §4.5.3.1.4)");
             }
+        }
+    }
+
+    /// <summary>Schemes are lower-cased (Momentum MO-4022) and must be http or https; expiry must be positive.</summary>
+    private static void ValidateScope(List<string> errors, string key, SmtpapiScope scope)
+    {
+        scope.OpenTrackingScheme = scope.OpenTrackingScheme?.ToLowerInvariant();
+        scope.ClickTrackingScheme = scope.ClickTrackingScheme?.ToLowerInvariant();
+        foreach (var (name, scheme) in new[] { ("open_tracking_scheme", scope.OpenTrackingScheme), ("click_tracking_scheme", scope.ClickTrackingScheme) })
+        {
+            if (scheme is not null and not ("http" or "https"))
+            {
+                errors.Add($"{key}:{name}: must be http or https, not '{scheme}'");
+            }
+        }
+
+        if (scope.TrackingDomain is not null && !Smtpapi.TrackingDomain.IsValid(scope.TrackingDomain))
+        {
+            errors.Add($"{key}:tracking_domain: '{scope.TrackingDomain}' is not host or host:port");
+        }
+
+        if (scope.TrackingLinkExpiry is <= 0)
+        {
+            errors.Add($"{key}:tracking_link_expiry: must be a positive number of seconds, not {scope.TrackingLinkExpiry}");
+        }
+
+        if (scope.MaxMetadataLen is < 0)
+        {
+            errors.Add($"{key}:max_metadata_len: must be 0 or more, not {scope.MaxMetadataLen}");
         }
     }
 
@@ -286,5 +346,9 @@ public sealed class ConfigException(IReadOnlyList<string> errors)
 
 public static class ListenerExtensions
 {
-    public static readonly string[] All = ["PIPELINING", "8BITMIME", "SMTPUTF8", "CHUNKING"];
+    /// <summary>Advertised when a listener lists none.</summary>
+    public static readonly string[] Default = ["PIPELINING", "8BITMIME", "SMTPUTF8", "CHUNKING"];
+
+    /// <summary>XSETCONTEXT lets a client set context variables: only where listed, only for relay_from peers.</summary>
+    public static readonly string[] All = [.. Default, "XSETCONTEXT"];
 }
