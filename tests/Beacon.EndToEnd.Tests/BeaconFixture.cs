@@ -1,6 +1,10 @@
 using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
 using Beacon.Config;
+using Beacon.Ingress;
 using Beacon.Server;
+using Beacon.Spool;
 using Microsoft.Extensions.Logging;
 
 namespace Beacon.EndToEnd.Tests;
@@ -27,6 +31,88 @@ public sealed class BeaconInstance : IAsyncDisposable
         configure?.Invoke(options);
         var server = await BeaconServer.StartAsync(options, consoleLifetime: false, logging => logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole());
         return new BeaconInstance(server, dataDir);
+    }
+
+    public IEnumerable<SpooledMessage> Queue => Server.Spool.List();
+
+    /// <summary>The configuration of the one listener these tests start.</summary>
+    public static ListenerOptions Listener(BeaconOptions options) => options.Smtp.Listeners[0];
+
+    /// <summary>Adds user "app" with password "secret" and customer id 42 (cheap PBKDF2, so tests stay fast).</summary>
+    public static void AddUser(BeaconOptions options) =>
+        Listener(options).Auth.Users.Add(new UserOptions { Username = "app", PasswordHash = PasswordHash.Create("secret", 1000), CustomerId = "42" });
+
+    /// <summary>A spooled body without the Received header Beacon prepends: exactly the content the client sent.</summary>
+    public byte[] Content(string messageId)
+    {
+        var body = File.ReadAllBytes(Server.Spool.BodyPath(messageId));
+        Assert.True(body.AsSpan().StartsWith("Received: "u8), "the body starts with Beacon's Received header");
+
+        // The header is one line plus continuation lines starting with a tab.
+        var end = 0;
+        do
+        {
+            end = body.AsSpan(end).IndexOf("\r\n"u8) + end + 2;
+        }
+        while (end < body.Length && body[end] == (byte)'\t');
+        return body[end..];
+    }
+
+    public string ContentText(string messageId) => Encoding.UTF8.GetString(Content(messageId));
+
+    /// <summary>
+    /// Events of one type (the "type" field inside msys.*), polled from events.jsonl until at least
+    /// <paramref name="count"/> are there: the pipeline writes asynchronously. Fails after the deadline.
+    /// </summary>
+    public async Task<IReadOnlyList<JsonObject>> WaitForEventsAsync(string type, int count = 1)
+    {
+        IReadOnlyList<JsonObject> found = [];
+        await WaitUntilAsync(() => (found = ReadEvents(type)).Count >= count, $"{count} {type} event(s) in {Server.EventsFile}");
+        return found;
+    }
+
+    public IReadOnlyList<JsonObject> ReadEvents(string type)
+    {
+        if (!File.Exists(Server.EventsFile))
+        {
+            return [];
+        }
+
+        using var stream = new FileStream(Server.EventsFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(stream);
+        var text = reader.ReadToEnd();
+
+        // A line still being written has no newline yet: it is read on the next poll.
+        var events = new List<JsonObject>();
+        foreach (var line in text[..(text.LastIndexOf('\n') + 1)].Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var envelope = (JsonObject)JsonNode.Parse(line)!["msys"]!;
+            var item = (JsonObject)envelope.Single().Value!;
+            if ((string?)item["type"] == type)
+            {
+                events.Add(item);
+            }
+        }
+
+        return events;
+    }
+
+    /// <summary>Polls a condition with a deadline; the bounded wait for something that happens asynchronously.</summary>
+    public static Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null) =>
+        WaitUntilAsync(() => Task.FromResult(condition()), what, timeout);
+
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"timed out waiting for {what}");
+            }
+
+            await Task.Delay(20);
+        }
     }
 
     public async ValueTask DisposeAsync()
