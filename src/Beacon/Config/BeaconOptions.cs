@@ -37,7 +37,8 @@ public sealed class SmtpOptions
 
 public sealed class SpoolOptions
 {
-    /// <summary>How long shutdown waits for sessions in the middle of a transaction, in seconds.</summary>
+    /// <summary>Seconds shutdown waits for connections to close after telling them 421 4.3.2 (a transaction in
+    /// progress is abandoned, never half-accepted); then they are cut.</summary>
     [ConfigurationKeyName("shutdown_timeout")]
     public int ShutdownTimeout { get; set; } = 10;
 }
