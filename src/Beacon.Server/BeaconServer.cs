@@ -1,6 +1,8 @@
 using Beacon.Config;
 using Beacon.Events;
 using Beacon.Ingress;
+using Beacon.Policy;
+using Beacon.Smtpapi;
 using Beacon.Spool;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
@@ -73,6 +75,12 @@ public sealed class BeaconServer : IAsyncDisposable
         builder.Services.AddSingleton(sp => new SpoolStore(dataDir, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Beacon.Spool")));
         builder.Services.AddSingleton(sp => new EventPipeline(dataDir, sp.GetRequiredService<ILogger<EventPipeline>>()));
         builder.Services.AddSingleton(sp => new MessageIdGenerator(options.NodeName, sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(sp => new TagRegistry(dataDir));
+        builder.Services.AddSingleton<ScopedSmtpapi>();
+        builder.Services.AddSingleton<SmtpapiResolver>();
+        builder.Services.AddSingleton<SmtpapiStage>();
+        builder.Services.AddSingleton<IPolicy>(sp => new LuaPolicy(options.Policy, sp.GetRequiredService<ILogger<LuaPolicy>>()));
         builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<MessageAcceptor>(sp, options.NodeName));
         builder.Services.AddSingleton<SmtpIngress>();
 
@@ -96,6 +104,17 @@ public sealed class BeaconServer : IAsyncDisposable
         var spool = app.Services.GetRequiredService<SpoolStore>();
         var waiting = spool.Recover();
         logger.LogInformation("spool: {Count} messages waiting in {Path}", waiting.Count, spool.QueueDir);
+        try
+        {
+            app.Services.GetRequiredService<IPolicy>();
+        }
+        catch (PolicyLoadException e)
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            await dataLock.DisposeAsync().ConfigureAwait(false);
+            throw new ConfigException([$"policy: {e.Message}"]);
+        }
+
         var events = app.Services.GetRequiredService<EventPipeline>();
         var ingress = app.Services.GetRequiredService<SmtpIngress>();
         app.Lifetime.ApplicationStopping.Register(ingress.BeginShutdown);

@@ -10,7 +10,8 @@ public sealed record Mailbox(string LocalPart, string Domain)
     public const int MaxDomainOctets = 255;
     public const int MaxPathOctets = 256;
 
-    public string Address => $"{LocalPart}@{Domain}";
+    /// <summary>local@domain; just the local part for RCPT TO:&lt;Postmaster&gt; (RFC 5321 §4.1.1.3), which has no domain.</summary>
+    public string Address => Domain.Length == 0 ? LocalPart : $"{LocalPart}@{Domain}";
 
     /// <summary>True when the address needs SMTPUTF8 (RFC 6531): any non-ASCII character.</summary>
     public bool IsInternational => !System.Text.Ascii.IsValid(Address);

@@ -16,6 +16,7 @@ public sealed class SmtpSession
     private readonly bool _relayPermittedForPeer;
     private readonly Func<string, string, AuthenticatedUser?> _authenticate;
     private readonly string _peerAddress;
+    private readonly ISmtpSessionHooks? _hooks;
     private SmtpAuthExchange? _auth;
     private int _errors;
 
@@ -23,8 +24,10 @@ public sealed class SmtpSession
     /// <param name="peerAddress">The client's IP address, for the EHLO greeting.</param>
     /// <param name="relayPermittedForPeer">The peer is inside the listener's relay CIDRs.</param>
     /// <param name="authenticate">Checks a user name and password; null means the credentials are invalid.</param>
-    public SmtpSession(SmtpSessionOptions options, string peerAddress, bool relayPermittedForPeer, Func<string, string, AuthenticatedUser?> authenticate)
+    /// <param name="hooks">Policy decisions per command, if any.</param>
+    public SmtpSession(SmtpSessionOptions options, string peerAddress, bool relayPermittedForPeer, Func<string, string, AuthenticatedUser?> authenticate, ISmtpSessionHooks? hooks = null)
     {
+        _hooks = hooks;
         _options = options;
         _peerAddress = peerAddress;
         _relayPermittedForPeer = relayPermittedForPeer;
@@ -45,12 +48,29 @@ public sealed class SmtpSession
 
     public SmtpTransaction? Transaction { get; private set; }
 
+    public string PeerAddress => _peerAddress;
+
+    /// <summary>Connection context variables (Momentum's ECMESS_CTX_CONN): mo_customer_id from AUTH, XSETCONTEXT values, policy.</summary>
+    public Dictionary<string, string> ConnectionContext { get; } = new(StringComparer.Ordinal);
+
     /// <summary>The RFC 3848 / RFC 6531 "with" protocol name for the Received header.</summary>
     public string ProtocolName =>
         !Extended ? "SMTP"
         : (Transaction?.SmtpUtf8 == true ? "UTF8SMTP" : "ESMTP") + (IsTls ? "S" : string.Empty) + (User is null ? string.Empty : "A");
 
     public SmtpReply Greeting() => new(220, null, $"{_options.HostName} ESMTP Beacon");
+
+    /// <summary>The start of the session: the greeting, or the refusal of a validate_connect policy (then close).</summary>
+    public SmtpStep Open()
+    {
+        if (_hooks?.Connect(this) is { } refusal)
+        {
+            State = SmtpState.Closed;
+            return new SmtpStep(refusal, SessionEffect.Close);
+        }
+
+        return new SmtpStep(Greeting());
+    }
 
     /// <summary>The reply to a client whose connection the server refuses or ends (limits, shutdown).</summary>
     public static SmtpReply ServiceUnavailable(string text) => new(421, "4.3.2", text);
@@ -97,6 +117,7 @@ public sealed class SmtpSession
             SmtpVerb.Help => Ok(new SmtpReply(214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH")),
             SmtpVerb.StartTls => StartTls(command.Argument),
             SmtpVerb.Auth => Auth(command.Argument),
+            SmtpVerb.XSetContext => XSetContext(command.Argument),
             _ => Fail(new SmtpReply(500, "5.5.1", "Command unrecognized")),
         };
     }
@@ -161,6 +182,7 @@ public sealed class SmtpSession
             (SmtpState.Chunking, _) => false,
             (_, SmtpVerb.Helo or SmtpVerb.Ehlo) => true,
             (SmtpState.Connected, SmtpVerb.StartTls) => true,
+            (SmtpState.Ready or SmtpState.Mail or SmtpState.Rcpt, SmtpVerb.XSetContext) => true,
             (SmtpState.Connected, _) => false,
             (SmtpState.Ready, SmtpVerb.Mail or SmtpVerb.StartTls or SmtpVerb.Auth) => true,
             (SmtpState.Mail or SmtpState.Rcpt, SmtpVerb.Rcpt) => true,
@@ -188,6 +210,11 @@ public sealed class SmtpSession
         if (command.Argument.Length == 0 || command.Argument.Contains(' '))
         {
             return Fail(new SmtpReply(501, "5.5.4", $"Syntax: {(command.Verb == SmtpVerb.Ehlo ? "EHLO" : "HELO")} hostname"));
+        }
+
+        if (_hooks?.Ehlo(this, command.Argument) is { } refusal)
+        {
+            return Fail(refusal);
         }
 
         HeloName = command.Argument;
@@ -230,6 +257,11 @@ public sealed class SmtpSession
         if (AuthOffered)
         {
             lines.Add("AUTH PLAIN LOGIN");
+        }
+
+        if (_options.XSetContext)
+        {
+            lines.Add("XSETCONTEXT");
         }
 
         return Ok(new SmtpReply(250, null, lines));
@@ -294,7 +326,14 @@ public sealed class SmtpSession
             return Fail(new SmtpReply(553, "5.6.7", "Non-ASCII sender address requires SMTPUTF8"));
         }
 
+        // The hook sees the transaction it may refuse (its sender and its fresh message context).
         Transaction = new SmtpTransaction(path, bodyType, smtpUtf8, size);
+        if (_hooks?.MailFrom(this, path) is { } refusal)
+        {
+            Transaction = null;
+            return Fail(refusal);
+        }
+
         State = SmtpState.Mail;
         return Ok(new SmtpReply(250, "2.1.0", "Sender OK"));
     }
@@ -328,6 +367,11 @@ public sealed class SmtpSession
         if (transaction.Recipients.Count >= _options.MaxRecipients)
         {
             return Fail(new SmtpReply(452, "4.5.3", "Too many recipients")) with { RefusedRecipient = path };
+        }
+
+        if (_hooks?.RcptTo(this, path) is { } refusal)
+        {
+            return Fail(refusal) with { RefusedRecipient = path };
         }
 
         transaction.AddRecipient(path);
@@ -499,9 +543,50 @@ public sealed class SmtpSession
 
         _auth = null;
         User = _authenticate(exchange.Username!, exchange.Password!);
+        if (User?.CustomerId is { } customer)
+        {
+            ConnectionContext["mo_customer_id"] = customer;
+        }
+
         return User is null
             ? Fail(new SmtpReply(535, "5.7.8", "Authentication credentials invalid"))
             : Ok(new SmtpReply(235, "2.7.0", "Authentication successful"));
+    }
+
+    /// <summary>
+    /// XSETCONTEXT name=value *(SP name=value) (Momentum, spec §F6.5): sets connection context variables; values
+    /// are xtext (RFC 3461 §4: "+" HEXDIG HEXDIG stands for one octet). Only where the host allows it.
+    /// </summary>
+    private SmtpStep XSetContext(string argument)
+    {
+        if (!_options.XSetContext)
+        {
+            return Fail(new SmtpReply(500, "5.5.1", "Command unrecognized"));
+        }
+
+        var values = new List<(string, string)>();
+        foreach (var pair in argument.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var equals = pair.IndexOf('=');
+            if (equals <= 0 || !Xtext.TryDecode(pair[(equals + 1)..], out var value))
+            {
+                return Fail(new SmtpReply(501, "5.5.4", "Syntax: XSETCONTEXT name=value ..."));
+            }
+
+            values.Add((pair[..equals], value));
+        }
+
+        if (values.Count == 0)
+        {
+            return Fail(new SmtpReply(501, "5.5.4", "Syntax: XSETCONTEXT name=value ..."));
+        }
+
+        foreach (var (name, value) in values)
+        {
+            ConnectionContext[name] = value;
+        }
+
+        return Ok(new SmtpReply(250, "2.0.0", "Context set"));
     }
 
     private static SmtpStep Ok(SmtpReply reply) => new(reply);

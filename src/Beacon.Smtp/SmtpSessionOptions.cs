@@ -26,6 +26,9 @@ public sealed record SmtpSessionOptions
     /// <summary>Users are configured, so AUTH can be offered.</summary>
     public bool AuthAvailable { get; init; }
 
+    /// <summary>Offer and accept XSETCONTEXT (only for trusted peers: the host decides per connection).</summary>
+    public bool XSetContext { get; init; }
+
     /// <summary>Offer AUTH without TLS (passwords in clear text on the wire).</summary>
     public bool AllowInsecureAuth { get; init; }
 }

@@ -21,6 +21,9 @@ public sealed class SmtpTransaction(MailPath mailFrom, BodyType bodyType, bool s
 
     public IReadOnlyList<MailPath> Recipients => _recipients;
 
+    /// <summary>Message context variables set during the transaction (policy hooks before DATA).</summary>
+    public Dictionary<string, string> Context { get; } = new(StringComparer.Ordinal);
+
     internal void AddRecipient(MailPath recipient) => _recipients.Add(recipient);
 }
 

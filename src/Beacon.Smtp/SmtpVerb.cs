@@ -18,4 +18,7 @@ public enum SmtpVerb
     Help,
     StartTls,
     Auth,
+
+    /// <summary>Momentum's XSETCONTEXT name=value … (connection context variables, xtext-encoded values).</summary>
+    XSetContext,
 }

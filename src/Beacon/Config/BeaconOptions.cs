@@ -71,7 +71,8 @@ public sealed class ListenerOptions
     [ConfigurationKeyName("auth")]
     public AuthOptions Auth { get; set; } = new();
 
-    /// <summary>Peers allowed to inject without AUTH. Anyone else must authenticate or gets 550 5.7.1.</summary>
+    /// <summary>Peers allowed to inject without AUTH (default loopback; ["none"] for nobody). Anyone else must
+    /// authenticate or gets 550 5.7.1.</summary>
     [ConfigurationKeyName("relay_from")]
     public List<string> RelayFrom { get; set; } = [];
 

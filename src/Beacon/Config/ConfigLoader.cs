@@ -75,10 +75,14 @@ public static class ConfigLoader
 
         foreach (var listener in options.Smtp.Listeners)
         {
-            listener.Hostname ??= options.NodeName;
+            listener.Hostname ??= Smtp.Mailbox.IsDomain(options.NodeName) ? options.NodeName : "localhost";
             if (listener.RelayFrom.Count == 0)
             {
                 listener.RelayFrom.AddRange(["127.0.0.0/8", "::1/128"]);
+            }
+            else if (listener.RelayFrom is ["none"])
+            {
+                listener.RelayFrom.Clear(); // nobody relays without AUTH
             }
 
             if (listener.Extensions.Count == 0)

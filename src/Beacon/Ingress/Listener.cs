@@ -15,6 +15,7 @@ public sealed class Listener
     private readonly Dictionary<string, UserOptions> _users;
     private readonly ConcurrentDictionary<string, bool> _verified = new();
     private readonly byte[] _cacheKey = RandomNumberGenerator.GetBytes(32);
+    private readonly bool _xsetcontext;
     private int _connections;
 
     public Listener(ListenerOptions options, string dataDir)
@@ -25,6 +26,7 @@ public sealed class Listener
         _relayNetworks = [.. options.RelayFrom.Select(c => IPNetwork.Parse(c))];
         _users = options.Auth.Users.ToDictionary(u => u.Username, StringComparer.Ordinal);
         var extensions = new HashSet<string>(options.Extensions, StringComparer.OrdinalIgnoreCase);
+        _xsetcontext = extensions.Contains("XSETCONTEXT");
         SessionOptions = new SmtpSessionOptions
         {
             HostName = options.Hostname!,
@@ -55,6 +57,10 @@ public sealed class Listener
     public SmtpSessionOptions SessionOptions { get; }
 
     public bool IsRelayPermitted(IPAddress peer) => _relayNetworks.Any(n => n.Contains(peer));
+
+    /// <summary>XSETCONTEXT lets a client set context variables, so it is offered only to trusted (relay_from) peers.</summary>
+    public SmtpSessionOptions SessionOptionsFor(IPAddress peer) =>
+        _xsetcontext && IsRelayPermitted(peer) ? SessionOptions with { XSetContext = true } : SessionOptions;
 
     public bool TryEnter()
     {

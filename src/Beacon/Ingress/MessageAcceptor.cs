@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using Beacon.Events;
+using Beacon.Policy;
 using Beacon.Smtp;
+using Beacon.Smtpapi;
 using Beacon.Spool;
 using Microsoft.Extensions.Logging;
 using MimeKit;
@@ -8,42 +10,59 @@ using MimeKit;
 namespace Beacon.Ingress;
 
 /// <summary>
-/// The end of a transaction: turns a received body and its envelope into a durable spool entry and its
-/// injection events, or into a refusal with policy_rejection events. The whole transaction is one unit: every
-/// recipient is spooled with the one body, or none is.
+/// The end of a transaction: runs the data-phase policy and the smtpapi stage over the received message, then
+/// turns it into a durable spool entry and its injection events, or into a refusal with policy_rejection events.
+/// The whole transaction is one unit: every recipient is spooled with the one body, or none is.
 /// </summary>
-public sealed class MessageAcceptor(SpoolStore spool, EventPipeline events, MessageIdGenerator ids, string nodeName, TimeProvider time, ILogger<MessageAcceptor> logger)
+public sealed class MessageAcceptor(
+    SpoolStore spool, EventPipeline events, MessageIdGenerator ids, IPolicy policy, SmtpapiStage smtpapi,
+    string nodeName, TimeProvider time, ILogger<MessageAcceptor> logger)
 {
-    public IncomingMessage Begin(SmtpSession session, string remoteIp, long sizeLimit)
+    public IncomingMessage Begin(SmtpSession session, long sizeLimit)
     {
         var transaction = session.Transaction!;
         var incoming = spool.Begin(ids.NextMessageId(), ids.NextDecimalId(), sizeLimit);
         var single = transaction.Recipients.Count == 1 ? transaction.Recipients[0].Address : null;
         incoming.WriteHeader(ReceivedHeader.Build(
-            session.HeloName, remoteIp, session.Options.HostName, session.ProtocolName, incoming.MessageId, single, time.GetLocalNow(), transaction.SmtpUtf8));
+            session.HeloName, session.PeerAddress, session.Options.HostName, session.ProtocolName, incoming.MessageId, single, time.GetLocalNow(), transaction.SmtpUtf8));
         return incoming;
     }
 
     /// <summary>Drops a body whose transaction did not complete (RSET, disconnect, shutdown).</summary>
     public void Abort(IncomingMessage incoming) => spool.Abort(incoming);
 
-    /// <summary>Commits and answers. 250 only after the spool write reached the disk.</summary>
-    public async Task<SmtpReply> AcceptAsync(SmtpSession session, IncomingMessage incoming, string listener, string remoteIp)
+    /// <summary>Decides, commits and answers. 250 only after the spool write reached the disk.</summary>
+    public async Task<SmtpReply> AcceptAsync(SmtpSession session, IncomingMessage incoming, Listener listener)
     {
         var transaction = session.Transaction!;
-        if (incoming.Oversized)
+        var refusal = incoming.Oversized ? session.MessageTooBig() : null;
+        MessageHeaders? headers = null;
+        var settings = new List<TrackingSettings>();
+        if (refusal is null)
         {
-            spool.Abort(incoming);
-            var tooBig = session.MessageTooBig();
-            await RejectAsync(session, transaction.Recipients, tooBig, remoteIp, incoming).ConfigureAwait(false);
-            return tooBig;
+            using (var stream = incoming.OpenRead())
+            {
+                headers = MessageHeaders.Read(stream);
+            }
+
+            var outcome = DataPolicy.Run(policy, session, headers);
+            refusal = outcome.Refusal;
+            if (refusal is null && !smtpapi.TryResolve(headers, session, listener.Options, outcome.RecipientContexts, out settings, out refusal))
+            {
+                logger.LogInformation("smtpapi: refused message {Id} from {Peer}: {Reply}", incoming.MessageId, session.PeerAddress, refusal);
+            }
         }
 
-        var headers = ReadHeaders(incoming);
-        var context = new Dictionary<string, string>();
-        if (session.User?.CustomerId is { } customerId)
+        if (refusal is not null)
         {
-            context["mo_customer_id"] = customerId;
+            spool.Abort(incoming);
+            await RejectAsync(session, transaction.Recipients, refusal, incoming).ConfigureAwait(false);
+            return refusal;
+        }
+
+        if (headers!.Changed)
+        {
+            incoming.ReplaceHeaderSection(headers.Serialize(), headers.BodyOffset);
         }
 
         var message = new SpooledMessage
@@ -55,12 +74,12 @@ public sealed class MessageAcceptor(SpoolStore spool, EventPipeline events, Mess
             SmtpUtf8 = transaction.SmtpUtf8,
             EightBitMime = transaction.BodyType == BodyType.EightBitMime,
             Size = incoming.Length,
-            Listener = listener,
-            RemoteIp = remoteIp,
+            Listener = listener.Name,
+            RemoteIp = session.PeerAddress,
             Helo = session.HeloName,
             AuthUser = session.User?.Username,
-            Context = context,
-            Recipients = [.. transaction.Recipients.Select(r => new SpooledRecipient { Address = r.Address })],
+            Context = new Dictionary<string, string>(session.ConnectionContext),
+            Recipients = [.. transaction.Recipients.Select((r, i) => new SpooledRecipient { Address = r.Address, Tracking = settings[i] })],
         };
 
         try
@@ -74,43 +93,50 @@ public sealed class MessageAcceptor(SpoolStore spool, EventPipeline events, Mess
             return new SmtpReply(451, "4.3.0", "Temporary storage failure, try again later");
         }
 
-        foreach (var recipient in transaction.Recipients)
+        var subject = headers.Values("Subject").FirstOrDefault();
+        var from = FriendlyFrom(headers.Values("From").FirstOrDefault());
+        for (var i = 0; i < transaction.Recipients.Count; i++)
         {
-            var item = NewEvent(EventType.Injection, session, transaction.MailFrom.Address, recipient)
+            var tracking = settings[i];
+            var item = NewEvent(EventType.Injection, session, transaction.MailFrom.Address, transaction.Recipients[i], tracking.CustomerId)
                 .Set("message_id", message.MessageId)
                 .Set("transmission_id", message.TransmissionId)
+                .Set("campaign_id", tracking.CampaignId)
                 .Set("msg_size", message.Size)
-                .Set("subject", headers?[HeaderId.Subject])
-                .Set("friendly_from", FriendlyFrom(headers))
-                .Set("rcpt_meta", new JsonObject())
-                .Set("rcpt_tags", new JsonArray());
+                .Set("subject", subject)
+                .Set("friendly_from", from)
+                .Set("rcpt_meta", tracking.Metadata?.DeepClone() ?? new JsonObject())
+                .Set("rcpt_tags", new JsonArray([.. tracking.Tags.Select(t => JsonValue.Create(t))]))
+                .Set("open_tracking", JsonValue.Create(tracking.OpenTracking))
+                .Set("click_tracking", JsonValue.Create(tracking.ClickTracking))
+                .Set("transactional", tracking.Transactional is { } transactional ? JsonValue.Create(transactional) : null);
             await events.PublishAsync(item).ConfigureAwait(false);
         }
 
         return new SmtpReply(250, "2.0.0", $"OK {message.MessageId}");
     }
 
-    /// <summary>Records refused recipients (relay denied, too many recipients, message too big).</summary>
-    public async Task RejectAsync(SmtpSession session, IEnumerable<MailPath> recipients, SmtpReply reply, string remoteIp, IncomingMessage? incoming = null)
+    /// <summary>Records refused recipients (relay denied, policy, too many recipients, message too big).</summary>
+    public async Task RejectAsync(SmtpSession session, IEnumerable<MailPath> recipients, SmtpReply reply, IncomingMessage? incoming = null)
     {
         foreach (var recipient in recipients)
         {
-            var item = NewEvent(EventType.PolicyRejection, session, session.Transaction?.MailFrom.Address ?? string.Empty, recipient)
+            var item = NewEvent(EventType.PolicyRejection, session, session.Transaction?.MailFrom.Address ?? string.Empty, recipient, session.ConnectionContext.GetValueOrDefault("mo_customer_id"))
                 .Set("message_id", incoming?.MessageId)
                 .Set("transmission_id", incoming?.TransmissionId)
                 .Set("error_code", reply.Code)
                 .Set("raw_reason", reply.ToString())
                 .Set("reason", reply.ToString())
-                .Set("remote_addr", remoteIp);
+                .Set("remote_addr", session.PeerAddress);
             await events.PublishAsync(item).ConfigureAwait(false);
         }
     }
 
-    private BeaconEvent NewEvent(EventType type, SmtpSession session, string mailFrom, MailPath recipient)
+    private BeaconEvent NewEvent(EventType type, SmtpSession session, string mailFrom, MailPath recipient, string? customerId)
     {
         var domain = recipient.Mailbox?.Domain;
         return new BeaconEvent(type, ids.NextDecimalId(), time.GetUtcNow())
-            .Set("customer_id", session.User?.CustomerId)
+            .Set("customer_id", customerId)
             .Set("msg_from", mailFrom)
             .Set("rcpt_to", recipient.Address.ToLowerInvariant())
             .Set("raw_rcpt_to", recipient.Address)
@@ -119,23 +145,9 @@ public sealed class MessageAcceptor(SpoolStore spool, EventPipeline events, Mess
             .Set("node_name", nodeName);
     }
 
-    /// <summary>Subject and From for the event; a message whose header can't be parsed is still accepted.</summary>
-    private HeaderList? ReadHeaders(IncomingMessage incoming)
-    {
-        try
-        {
-            using var stream = incoming.OpenRead();
-            return HeaderList.Load(stream);
-        }
-        catch (Exception e) when (e is FormatException or IOException)
-        {
-            logger.LogDebug(e, "message {Id}: header not parsed for the injection event", incoming.MessageId);
-            return null;
-        }
-    }
-
-    private static string? FriendlyFrom(HeaderList? headers) =>
-        headers?[HeaderId.From] is { } from && InternetAddressList.TryParse(from, out var list) && list.Mailboxes.FirstOrDefault() is { } first
+    /// <summary>The first address of From for the event; an unparsable From is left out, never a reason to refuse.</summary>
+    private static string? FriendlyFrom(string? from) =>
+        from is not null && InternetAddressList.TryParse(from, out var list) && list.Mailboxes.FirstOrDefault() is { } first
             ? first.Address
             : null;
 }

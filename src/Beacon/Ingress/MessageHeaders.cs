@@ -20,6 +20,9 @@ public sealed class MessageHeaders
 
     public List<HeaderField> Fields { get; }
 
+    /// <summary>A policy changed the fields: the header section must be written anew.</summary>
+    public bool Changed { get; set; }
+
     /// <summary>Where the body (or the empty line before it) starts in the stream.</summary>
     public long BodyOffset { get; }
 

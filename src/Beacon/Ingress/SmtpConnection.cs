@@ -31,7 +31,7 @@ internal sealed class SmtpConnection
     private SslStream? _tls;
     private IncomingMessage? _incoming;
 
-    public SmtpConnection(IDuplexPipe transport, System.Net.IPAddress remote, Listener listener, MessageAcceptor acceptor, TimeProvider time, CancellationToken shutdown, ILogger logger)
+    public SmtpConnection(IDuplexPipe transport, System.Net.IPAddress remote, Listener listener, MessageAcceptor acceptor, ISmtpSessionHooks hooks, TimeProvider time, CancellationToken shutdown, ILogger logger)
     {
         _transport = transport;
         _input = transport.Input;
@@ -44,7 +44,7 @@ internal sealed class SmtpConnection
         _remoteIp = remote.ToString();
         _limits = listener.Options.Limits;
         _lines = new LineReader(_limits.MaxLineLength);
-        _session = new SmtpSession(listener.SessionOptions, _remoteIp, listener.IsRelayPermitted(remote), listener.Authenticate);
+        _session = new SmtpSession(listener.SessionOptionsFor(remote), _remoteIp, listener.IsRelayPermitted(remote), listener.Authenticate, hooks);
     }
 
     public async Task RunAsync()
@@ -64,8 +64,9 @@ internal sealed class SmtpConnection
 
         try
         {
-            _session.Greeting().WriteTo(_output);
-            while (await NextCommandAsync().ConfigureAwait(false) is { } step && await PerformAsync(step).ConfigureAwait(false))
+            var opening = _session.Open();
+            opening.Reply!.WriteTo(_output);
+            while (opening.Effect != SessionEffect.Close && await NextCommandAsync().ConfigureAwait(false) is { } step && await PerformAsync(step).ConfigureAwait(false))
             {
             }
 
@@ -134,12 +135,12 @@ internal sealed class SmtpConnection
     {
         if (step.RefusedRecipient is { } refused)
         {
-            await _acceptor.RejectAsync(_session, [refused], step.Reply!, _remoteIp).ConfigureAwait(false);
+            await _acceptor.RejectAsync(_session, [refused], step.Reply!).ConfigureAwait(false);
         }
 
         if (_incoming is not null && _session.State != SmtpState.Chunking && step.Effect != SessionEffect.ReceiveChunk)
         {
-            _acceptor.Abort(_incoming); // RSET, EHLO or QUIT in the middle of a BDAT transaction
+            _acceptor.Abort(_incoming); // RSET or QUIT in the middle of a BDAT transaction
             _incoming = null;
         }
 
@@ -154,10 +155,10 @@ internal sealed class SmtpConnection
                 return true;
             case SessionEffect.ReceiveData:
                 await ReplyAndFlushAsync(step.Reply!).ConfigureAwait(false);
-                _incoming = _acceptor.Begin(_session, _remoteIp, _limits.MaxMessageSize);
+                _incoming = _acceptor.Begin(_session, _limits.MaxMessageSize);
                 return await ReceiveDataAsync(_incoming).ConfigureAwait(false) && await FinishMessageAsync().ConfigureAwait(false);
             case SessionEffect.ReceiveChunk:
-                _incoming ??= _acceptor.Begin(_session, _remoteIp, _limits.MaxMessageSize);
+                _incoming ??= _acceptor.Begin(_session, _limits.MaxMessageSize);
                 if (!await ReadChunkAsync(step.ChunkSize, _incoming).ConfigureAwait(false))
                 {
                     return false;
@@ -187,7 +188,7 @@ internal sealed class SmtpConnection
     private async Task<bool> FinishMessageAsync()
     {
         var incoming = _incoming!;
-        var reply = await _acceptor.AcceptAsync(_session, incoming, _listener.Name, _remoteIp).ConfigureAwait(false);
+        var reply = await _acceptor.AcceptAsync(_session, incoming, _listener).ConfigureAwait(false);
         _incoming = null;
         var step = _session.MessageCompleted(reply);
         step.Reply!.WriteTo(_output);

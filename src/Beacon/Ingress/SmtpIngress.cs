@@ -5,9 +5,10 @@ using Microsoft.Extensions.Logging;
 namespace Beacon.Ingress;
 
 /// <summary>Accepts SMTP connections for the listeners (Kestrel hands each one over here).</summary>
-public sealed class SmtpIngress(MessageAcceptor acceptor, TimeProvider time, ILogger<SmtpIngress> logger)
+public sealed class SmtpIngress(MessageAcceptor acceptor, Policy.IPolicy policy, TimeProvider time, ILogger<SmtpIngress> logger)
 {
     private readonly CancellationTokenSource _shutdown = new();
+    private readonly PolicyHooks _hooks = new(policy);
 
     /// <summary>From now on open sessions get 421 4.3.2 at their next read and new ones at the greeting.</summary>
     public void BeginShutdown() => _shutdown.Cancel();
@@ -20,7 +21,7 @@ public sealed class SmtpIngress(MessageAcceptor acceptor, TimeProvider time, ILo
             remote = remote.MapToIPv4();
         }
 
-        var connection = new SmtpConnection(context.Transport, remote, listener, acceptor, time, _shutdown.Token, logger);
+        var connection = new SmtpConnection(context.Transport, remote, listener, acceptor, _hooks, time, _shutdown.Token, logger);
         return connection.RunAsync();
     }
 }

@@ -9,7 +9,7 @@ namespace Beacon.Spool;
 /// </summary>
 public sealed class IncomingMessage : IContentSink, IDisposable
 {
-    private readonly FileStream _stream;
+    private FileStream _stream;
     private readonly long _limit;
     private long _content;
 
@@ -68,6 +68,29 @@ public sealed class IncomingMessage : IContentSink, IDisposable
     {
         _stream.Flush();
         return new FileStream(TemporaryPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 16 * 1024);
+    }
+
+    /// <summary>
+    /// Writes the header section anew (a policy changed it): a new file with the new section and the body from
+    /// <paramref name="bodyOffset"/> on, which then takes the old one's place. The body is copied, never re-read
+    /// into memory.
+    /// </summary>
+    public void ReplaceHeaderSection(ReadOnlySpan<byte> section, long bodyOffset)
+    {
+        var replacement = TemporaryPath + ".new";
+        _stream.Flush();
+        using (var output = new FileStream(replacement, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024))
+        {
+            output.Write(section);
+            _stream.Position = bodyOffset;
+            _stream.CopyTo(output);
+        }
+
+        _stream.Dispose();
+        File.Move(replacement, TemporaryPath, overwrite: true);
+        _stream = new FileStream(TemporaryPath, FileMode.Open, FileAccess.ReadWrite, FileShare.Read, 64 * 1024);
+        _stream.Seek(0, SeekOrigin.End);
+        Length = _stream.Length;
     }
 
     internal void FlushToDisk() => _stream.Flush(flushToDisk: true);

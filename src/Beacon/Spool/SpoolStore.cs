@@ -54,28 +54,41 @@ public sealed class SpoolStore
     {
         var body = BodyPath(message.MessageId);
         var meta = MetaPath(message.MessageId);
-        await Task.Run(() =>
+        try
         {
-            incoming.FlushToDisk();
-            incoming.Dispose();
-            var json = JsonSerializer.SerializeToUtf8Bytes(message, SpooledMessage.Json);
-            using (var stream = new FileStream(meta + ".tmp", FileMode.Create, FileAccess.Write, FileShare.None, 4096))
+            await Task.Run(() =>
             {
-                stream.Write(json);
-                stream.Flush(flushToDisk: true);
+                incoming.FlushToDisk();
+                incoming.Dispose();
+                var json = JsonSerializer.SerializeToUtf8Bytes(message, SpooledMessage.Json);
+                using (var stream = new FileStream(meta + ".tmp", FileMode.Create, FileAccess.Write, FileShare.None, 4096))
+                {
+                    stream.Write(json);
+                    stream.Flush(flushToDisk: true);
+                }
+
+                File.Move(incoming.TemporaryPath, body);
+                File.Move(meta + ".tmp", meta);
+                if (!_groupCommit)
+                {
+                    DurableFile.SyncDirectory(QueueDir);
+                }
+            }).ConfigureAwait(false);
+
+            if (_groupCommit)
+            {
+                await _queueSync.SyncAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The client will hear 451 and send again: no trace of this attempt may stay queued.
+            foreach (var path in new[] { meta, meta + ".tmp", body })
+            {
+                TryDelete(path);
             }
 
-            File.Move(incoming.TemporaryPath, body);
-            File.Move(meta + ".tmp", meta);
-            if (!_groupCommit)
-            {
-                DurableFile.SyncDirectory(QueueDir);
-            }
-        }).ConfigureAwait(false);
-
-        if (_groupCommit)
-        {
-            await _queueSync.SyncAsync().ConfigureAwait(false);
+            throw;
         }
     }
 

@@ -58,6 +58,9 @@ public sealed record SpooledRecipient
     public RecipientState State { get; init; } = RecipientState.Queued;
 
     public int Attempts { get; init; }
+
+    /// <summary>Engagement settings resolved at ingress (smtpapi stage).</summary>
+    public Smtpapi.TrackingSettings? Tracking { get; init; }
 }
 
 public enum RecipientState

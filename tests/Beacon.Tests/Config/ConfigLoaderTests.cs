@@ -14,7 +14,7 @@ public sealed class ConfigLoaderTests
         Assert.Equal("127.0.0.1:2525", listener.Listen);
         Assert.Equal("./beacon-data", options.DataDir);
         Assert.Equal(["127.0.0.0/8", "::1/128"], listener.RelayFrom);
-        Assert.Equal(ListenerExtensions.All, listener.Extensions);
+        Assert.Equal(ListenerExtensions.Default, listener.Extensions);
         Assert.Equal(options.NodeName, listener.Hostname);
     }
 

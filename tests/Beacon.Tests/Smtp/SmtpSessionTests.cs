@@ -217,7 +217,7 @@ public sealed class SmtpSessionTests
         Assert.Equal(250, t.Send("RCPT TO:c@d.example").Reply!.Code);
         Assert.Equal(250, t.Send("RCPT TO:<@relay.example:e@f.example>").Reply!.Code);
         Assert.Equal(250, t.Send("RCPT TO:<Postmaster>").Reply!.Code);
-        Assert.Equal(["c@d.example", "e@f.example", "Postmaster@"], t.Session.Transaction!.Recipients.Select(r => r.Address));
+        Assert.Equal(["c@d.example", "e@f.example", "Postmaster"], t.Session.Transaction!.Recipients.Select(r => r.Address));
     }
 
     [Fact]
