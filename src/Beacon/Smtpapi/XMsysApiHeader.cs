@@ -67,7 +67,7 @@ public sealed record XMsysApiHeader
         }
         catch (JsonException e)
         {
-            error = e.Message.Contains("depth", StringComparison.OrdinalIgnoreCase) ? SmtpapiError.TooDeep(MaxDepth) : SmtpapiError.NotJson();
+            error = e.Message.Contains("maximum configured depth", StringComparison.OrdinalIgnoreCase) ? SmtpapiError.TooDeep(MaxDepth) : SmtpapiError.NotJson();
             return false;
         }
 
