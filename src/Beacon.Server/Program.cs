@@ -14,8 +14,10 @@ var jsonOption = new Option<bool>("--json") { Description = "Machine-readable ou
 var run = new Command("run", "Start Beacon: SMTP listeners, spool and event pipeline") { configOption, dataOption, setOption };
 run.SetAction((parse, _) => Verbs.RunAsync(Verbs.Overrides(parse, configOption, dataOption, setOption)));
 
-var check = new Command("check", "Validate a configuration without starting; prints the effective listeners") { configOption, dataOption, setOption };
-check.SetAction(parse => Verbs.CheckConfig(Verbs.Overrides(parse, configOption, dataOption, setOption)));
+var listenerOption = new Option<string?>("--listener") { Description = "With --peer: show the smtpapi settings this listener applies to that client" };
+var peerOption = new Option<string?>("--peer") { Description = "Client IP address for --listener" };
+var check = new Command("check", "Validate a configuration without starting; prints the effective listeners") { configOption, dataOption, setOption, listenerOption, peerOption };
+check.SetAction(parse => Verbs.CheckConfig(Verbs.Overrides(parse, configOption, dataOption, setOption), parse.GetValue(listenerOption), parse.GetValue(peerOption)));
 var config = new Command("config", "Configuration tools") { check };
 
 var idArgument = new Argument<string>("id") { Description = "Message id (20 hex characters)" };

@@ -54,11 +54,16 @@ internal static class Verbs
         return 0;
     }
 
-    public static int CheckConfig(Source source)
+    public static int CheckConfig(Source source, string? listenerName, string? peer)
     {
         if (!TryLoad(source, out var options))
         {
             return 1;
+        }
+
+        if (listenerName is not null || peer is not null)
+        {
+            return ShowEffective(options, listenerName, peer);
         }
 
         Console.WriteLine($"configuration OK{(source.File is null ? " (embedded defaults)" : $": {source.File}")}");
@@ -73,6 +78,43 @@ internal static class Verbs
         }
 
         return 0;
+    }
+
+    /// <summary>What one client of one listener gets, and which scope each value comes from.</summary>
+    private static int ShowEffective(BeaconOptions options, string? listenerName, string? peer)
+    {
+        var listener = options.Smtp.Listeners.FirstOrDefault(l => string.Equals(l.Name, listenerName ?? options.Smtp.Listeners[0].Name, StringComparison.OrdinalIgnoreCase));
+        if (listener is null || !System.Net.IPAddress.TryParse(peer ?? "127.0.0.1", out var address))
+        {
+            Console.Error.WriteLine(listener is null ? $"beacon: no listener named '{listenerName}'" : $"beacon: '{peer}' is not an IP address");
+            return 1;
+        }
+
+        var effective = new Smtpapi.ScopedSmtpapi(options).Resolve(listener, address);
+        var relay = listener.RelayFrom.Any(cidr => System.Net.IPNetwork.Parse(cidr).Contains(address));
+        Console.WriteLine($"listener {listener.Name}, peer {address}: {(relay ? "may relay without AUTH" : "must authenticate to relay")}");
+        Console.WriteLine($"{"option",-32}  {"value",-24}  from");
+        Row("open_tracking_enabled", effective.OpenTracking);
+        Row("click_tracking_enabled", effective.ClickTracking);
+        Row("open_tracking_scheme", effective.OpenTrackingScheme);
+        Row("click_tracking_scheme", effective.ClickTrackingScheme);
+        Row("tracking_domain", effective.TrackingDomain);
+        Row("tracking_link_expiry", effective.TrackingLinkExpiry);
+        Row("click_tracking_include_metadata", effective.ClickTrackingIncludeMetadata);
+        Row("max_metadata_len", effective.MaxMetadataLen);
+        Row("default_customer_id", effective.DefaultCustomerId);
+        Console.WriteLine("A message's smtpapi_* context variables (policy, XSETCONTEXT) and its X-MSYS-API header override these (docs/x-msys-api.md).");
+        return 0;
+
+        static void Row<T>(string name, Smtpapi.Sourced<T> value) =>
+            Console.WriteLine($"{name,-32}  {Format(value.Value),-24}  {value.Scope}");
+
+        static string Format(object? value) => value switch
+        {
+            null => "(unset)",
+            bool b => b ? "true" : "false",
+            _ => value.ToString()!,
+        };
     }
 
     public static int QueueList(Source source, bool json)
