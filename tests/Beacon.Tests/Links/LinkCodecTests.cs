@@ -324,13 +324,17 @@ public sealed class LinkCodecTests : IDisposable
             _ = LinkPayload.TryRead(bytes, (LinkKind)(1 + (i % 3)), out _);
         }
 
-        var bomb = new MemoryStream();
-        using (var deflate = new System.IO.Compression.DeflateStream(bomb, System.IO.Compression.CompressionLevel.SmallestSize, leaveOpen: true))
-        {
-            deflate.Write(new byte[1024 * 1024]);
-        }
+        var zeros = new byte[1024 * 1024];
+        var bomb = new byte[System.IO.Compression.BrotliEncoder.GetMaxCompressedLength(zeros.Length)];
+        Assert.True(System.IO.Compression.BrotliEncoder.TryCompress(zeros, bomb, out var written, 5, 22));
+        Assert.False(LinkPayload.TryRead([1, .. bomb.AsSpan(0, written)], LinkKind.Open, out _));
+    }
 
-        Assert.False(LinkPayload.TryRead([1, .. bomb.ToArray()], LinkKind.Open, out _));
+    [Fact]
+    public void Short_payloads_are_stored_and_long_ones_compressed_when_that_is_shorter()
+    {
+        Assert.Equal(0, LinkPayload.Write(LinkKit.Open() with { Metadata = null, Tags = [] })[0]);
+        Assert.Equal(1, LinkPayload.Write(LinkKit.Click(metadata: MetadataLimit.TrimToJson(new JsonObject { ["a"] = new string('a', 300) }, 1000)))[0]);
     }
 
     [Fact]
