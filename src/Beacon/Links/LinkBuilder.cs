@@ -14,10 +14,12 @@ public sealed class LinkBuilder(LinkCodec codec, ILogger<LinkBuilder> logger)
     public const int WarnLength = 2083;
 
     /// <summary>
-    /// Throws <see cref="ArgumentException"/> for a scheme other than http/https, an empty tracking domain, a sublink
-    /// on an open link or a payload no event could come from; <see cref="KeyringException"/> if no key is active.
+    /// The tracked URL, or null when its token would be longer than the tracker accepts
+    /// (<see cref="LinkCodec.MaxTokenChars"/>): the caller then leaves the original link as it is (tracking fails
+    /// open). Throws <see cref="ArgumentException"/> for a scheme other than http/https, an empty tracking domain,
+    /// a sublink on an open link or a payload no event could come from; <see cref="KeyringException"/> if no key is active.
     /// </summary>
-    public string Build(string scheme, string trackingDomain, string? sublink, TrackedLink link)
+    public string? Build(string scheme, string trackingDomain, string? sublink, TrackedLink link)
     {
         scheme = scheme.ToLowerInvariant(); // MO-4022: schemes are lower-cased
         if (scheme is not ("http" or "https"))
@@ -44,7 +46,15 @@ public sealed class LinkBuilder(LinkCodec codec, ILogger<LinkBuilder> logger)
             url.Append(path).Append('/');
         }
 
-        var result = url.Append(codec.Seal(link)).ToString();
+        var token = codec.Seal(link);
+        if (token.Length > LinkCodec.MaxTokenChars)
+        {
+            logger.LogWarning("links: a {Kind} link of message {MessageId} is not tracked: its token would be {Length} characters, over {Limit} (target {Target} bytes, metadata {Metadata} bytes)",
+                link.Kind, link.MessageId, token.Length, LinkCodec.MaxTokenChars, link.Target?.Length ?? 0, link.Metadata?.Length ?? 0);
+            return null;
+        }
+
+        var result = url.Append(token).ToString();
         if (result.Length > WarnLength)
         {
             logger.LogWarning("links: a {Kind} link of message {MessageId} is {Length} bytes, over {Limit}: some clients truncate it (target {Target} bytes, metadata {Metadata} bytes)",

@@ -17,7 +17,7 @@ public sealed class LinkCodec(Keyring keyring)
 {
     public const byte Version = 1;
 
-    /// <summary>Longer tokens are refused before decoding. Our own links stay far below (the target is capped at 4096).</summary>
+    /// <summary>Longer tokens are refused before decoding, and <see cref="LinkBuilder"/> does not build them.</summary>
     public const int MaxTokenChars = 8192;
 
     private const int HeaderSize = 4;

@@ -18,12 +18,12 @@ public sealed class LinkBuilderTests(ITestOutputHelper output) : IDisposable
     {
         var click = Builder.Build("HTTPS", "track.example.com", null, LinkKit.Click());
         var app = Builder.Build("http", "localhost:8080", "/open-in-app/ios/", LinkKit.Click());
-        var open = Builder.Build("http", "localhost:8080", null, LinkKit.Open());
+        var open = Builder.Build("http", "localhost:8080", null, LinkKit.Open())!;
 
         Assert.Matches("^https://track\\.example\\.com/f/[A-Za-z0-9_-]+$", click);
         Assert.Matches("^http://localhost:8080/f/open-in-app/ios/[A-Za-z0-9_-]+$", app);
         Assert.Matches("^http://localhost:8080/q/[A-Za-z0-9_-]+$", open);
-        foreach (var url in (string[])[click, app, open])
+        foreach (var url in (string?[])[click, app, open])
         {
             Assert.True(_kit.Codec.TryOpenUrl(url, out _, out var rejection), rejection.ToString());
         }
@@ -32,7 +32,7 @@ public sealed class LinkBuilderTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void Sublinks_are_escaped_per_segment()
     {
-        var url = Builder.Build("http", "h", "a b/../ü?x", LinkKit.Click());
+        var url = Builder.Build("http", "h", "a b/../ü?x", LinkKit.Click())!;
         Assert.StartsWith("http://h/f/a%20b/%C3%BC%3Fx/", url, StringComparison.Ordinal);
         Assert.True(_kit.Codec.TryOpenUrl(url, out _, out _));
     }
@@ -70,9 +70,9 @@ public sealed class LinkBuilderTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(200, Encoding.UTF8.GetByteCount(metadata));
 
         var link = LinkKit.Click(target, metadata);
-        var url = Builder.Build("https", "track.example.com", null, link);
-        var noMetadata = Builder.Build("https", "track.example.com", null, link with { Metadata = null });
-        var open = Builder.Build("https", "track.example.com", null, LinkKit.Open() with { Metadata = metadata });
+        var url = Builder.Build("https", "track.example.com", null, link)!;
+        var noMetadata = Builder.Build("https", "track.example.com", null, link with { Metadata = null })!;
+        var open = Builder.Build("https", "track.example.com", null, LinkKit.Open() with { Metadata = metadata })!;
         var bare = Builder.Build("https", "track.example.com", null, new TrackedLink
         {
             Kind = LinkKind.Click,
@@ -81,7 +81,7 @@ public sealed class LinkBuilderTests(ITestOutputHelper output) : IDisposable
             Recipient = link.Recipient,
             Target = target,
             ExpiresAt = link.ExpiresAt,
-        });
+        })!;
         output.WriteLine($"click, 60-byte target + 200 bytes metadata: {url.Length} characters");
         output.WriteLine($"same without metadata: {noMetadata.Length}");
         output.WriteLine($"open with 200 bytes metadata: {open.Length}");
@@ -96,7 +96,7 @@ public sealed class LinkBuilderTests(ITestOutputHelper output) : IDisposable
     {
         var random = new Random(1);
         var target = "https://example.com/?q=" + string.Concat(Enumerable.Range(0, 3000).Select(_ => (char)random.Next('a', 'z' + 1)));
-        var url = Builder.Build("http", "h", null, LinkKit.Click(target));
+        var url = Builder.Build("http", "h", null, LinkKit.Click(target))!;
         Assert.True(url.Length > LinkBuilder.WarnLength);
         var (level, message) = Assert.Single(_logger.Entries);
         Assert.Equal(LogLevel.Warning, level);
@@ -105,6 +105,17 @@ public sealed class LinkBuilderTests(ITestOutputHelper output) : IDisposable
 
         Builder.Build("http", "h", null, LinkKit.Click());
         Assert.Single(_logger.Entries);
+    }
+
+    [Fact]
+    public void A_link_whose_token_the_tracker_would_refuse_is_not_built()
+    {
+        var random = new Random(2);
+        var target = "https://example.com/?q=" + string.Concat(Enumerable.Range(0, 12_000).Select(_ => (char)random.Next('a', 'z' + 1)));
+        Assert.Null(Builder.Build("http", "h", null, LinkKit.Click(target)));
+        var (level, message) = Assert.Single(_logger.Entries);
+        Assert.Equal(LogLevel.Warning, level);
+        Assert.Contains("is not tracked", message, StringComparison.Ordinal);
     }
 
     public void Dispose() => _kit.Dispose();
