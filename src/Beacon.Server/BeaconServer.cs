@@ -1,6 +1,7 @@
 using Beacon.Config;
 using Beacon.Events;
 using Beacon.Ingress;
+using Beacon.Links;
 using Beacon.Policy;
 using Beacon.Smtpapi;
 using Beacon.Spool;
@@ -83,6 +84,9 @@ public sealed class BeaconServer : IAsyncDisposable
         builder.Services.AddSingleton<IPolicy>(sp => new LuaPolicy(options.Policy, sp.GetRequiredService<ILogger<LuaPolicy>>()));
         builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<MessageAcceptor>(sp, options.NodeName));
         builder.Services.AddSingleton<SmtpIngress>();
+        builder.Services.AddSingleton(sp => Keyring.LoadOrCreate(Keyring.DefaultPath(dataDir), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("Beacon.Links")));
+        builder.Services.AddSingleton<LinkCodec>();
+        builder.Services.AddSingleton<LinkBuilder>();
 
         var listeners = options.Smtp.Listeners.Select(l => new Listener(l, dataDir)).ToList();
         var bindings = new List<(Listener Listener, ListenOptions Options)>();
@@ -120,6 +124,9 @@ public sealed class BeaconServer : IAsyncDisposable
         app.Lifetime.ApplicationStopping.Register(ingress.BeginShutdown);
         try
         {
+            // The keyring is created on first start; a node that cannot seal links refuses to start (KeyringException).
+            var sealing = app.Services.GetRequiredService<Keyring>().ActiveKey();
+            logger.LogInformation("links: sealing with key {Id} of {Path}", sealing.Id, app.Services.GetRequiredService<Keyring>().Path);
             await app.StartAsync().ConfigureAwait(false);
         }
         catch

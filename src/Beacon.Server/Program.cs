@@ -31,7 +31,20 @@ var hash = new Command("hash-password", "Read a password from standard input and
 hash.SetAction(_ => Verbs.HashPassword());
 var auth = new Command("auth", "SMTP AUTH tools") { hash };
 
-var root = new RootCommand("Beacon: an SMTP injection MTA with engagement tracking") { run, config, queue, auth };
+var activateInOption = new Option<long?>("--activate-in") { Description = "Seconds before the new key seals links (time to copy the keyring to every node); default 0" };
+var keepOption = new Option<long?>("--keep") { Description = "Seconds older keys keep opening links after the new key activates; default the longest tracking_link_expiry" };
+var rotate = new Command("rotate", "Add a new link key; older keys keep opening their links until those expire") { configOption, dataOption, setOption, activateInOption, keepOption };
+rotate.SetAction(parse => LinkVerbs.Rotate(Verbs.Overrides(parse, configOption, dataOption, setOption), parse.GetValue(activateInOption), parse.GetValue(keepOption)));
+var keysList = new Command("list", "List the link keys (never the secrets)") { configOption, dataOption, setOption, jsonOption };
+keysList.SetAction(parse => LinkVerbs.List(Verbs.Overrides(parse, configOption, dataOption, setOption), parse.GetValue(jsonOption)));
+var keys = new Command("keys", "The keyring that seals tracked links") { rotate, keysList };
+
+var urlArgument = new Argument<string>("url") { Description = "A tracked link, its path, or just the token" };
+var decode = new Command("decode", "Print what a tracked link carries, as JSON") { urlArgument, configOption, dataOption, setOption };
+decode.SetAction(parse => LinkVerbs.Decode(Verbs.Overrides(parse, configOption, dataOption, setOption), parse.GetValue(urlArgument)!));
+var link = new Command("link", "Tracked link tools") { decode };
+
+var root = new RootCommand("Beacon: an SMTP injection MTA with engagement tracking") { run, config, queue, auth, keys, link };
 var parsed = root.Parse(args);
 
 // Signals are the host's to handle (graceful shutdown with 421 to open sessions), not the parser's.

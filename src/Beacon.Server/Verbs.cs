@@ -42,6 +42,11 @@ internal static class Verbs
             await Console.Error.WriteLineAsync($"beacon: {e.Message}").ConfigureAwait(false);
             return 1;
         }
+        catch (Links.KeyringException e)
+        {
+            await Console.Error.WriteLineAsync($"beacon: cannot start: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
         catch (IOException e)
         {
             // Typically an address already in use.
