@@ -137,6 +137,7 @@ for round in $(seq "$rounds"); do
   # Beacon, fresh data dir each round, default configuration (fsync on every commit, group-committed).
   data="$work/data-$round"
   port=$(free_port)
+  : >"$work/beacon.log" # exists before the wait loop greps it, however late the server starts
   dotnet "$beacon_dll" run --data "$data" --set "smtp:listeners:0:listen=127.0.0.1:$port" >"$work/beacon.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 300); do grep -q 'listening on' "$work/beacon.log" && break; kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
