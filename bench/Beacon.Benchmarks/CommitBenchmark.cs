@@ -1,0 +1,152 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using Beacon.Spool;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Beacon.Benchmarks;
+
+/// <summary>
+/// Commits/second of <see cref="SpoolStore"/> with the directory fsync shared between concurrent writers
+/// (group commit, the default) and with one directory fsync per message. Both are equally durable: body fsync,
+/// metadata fsync, two renames, then a queue-directory fsync that started after the renames, before the commit
+/// returns. Writers stand in for SMTP sessions: each takes the next message, writes it and awaits its commit.
+/// Modes alternate round by round so that drift in the disk or the page cache hits both alike; every round
+/// gets a fresh data dir, so neither mode inherits the other's large directory.
+/// </summary>
+internal sealed class CommitBenchmark(CommitBenchmark.Settings settings)
+{
+    public sealed record Settings(int Messages, int Writers, int Size, int Rounds, string Directory)
+    {
+        public static Settings Default { get; } = new(5_000, 20, 10 * 1024, 5, Path.GetTempPath());
+    }
+
+    private readonly byte[] _body = MakeBody(settings.Size);
+    private readonly MessageIdGenerator _ids = new("bench", TimeProvider.System);
+    private readonly List<string> _dataDirs = [];
+
+    public async Task RunAsync()
+    {
+        try
+        {
+            await RunRoundsAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            // Only now: on ext4 without a journal, creating files right after deleting thousands costs several
+            // times more CPU (the inode allocator skips recently deleted inodes), which would skew later rounds.
+            foreach (var dataDir in _dataDirs)
+            {
+                System.IO.Directory.Delete(dataDir, recursive: true);
+            }
+        }
+    }
+
+    private async Task RunRoundsAsync()
+    {
+        Console.WriteLine($"spool commit benchmark: {settings.Messages} messages of {settings.Size} octets, {settings.Writers} concurrent writers, " +
+            $"{settings.Rounds} rounds per mode, data under {settings.Directory}, {Environment.ProcessorCount} cores");
+
+        // A short unmeasured round per mode: JIT, thread pool growth, and the first directories on the disk.
+        foreach (var mode in new[] { true, false })
+        {
+            await MeasureAsync(mode, Math.Max(settings.Writers, settings.Messages / 10)).ConfigureAwait(false);
+        }
+
+        var rates = new Dictionary<bool, List<double>> { [true] = [], [false] = [] };
+        Console.WriteLine($"{"round",5}  {"mode",-12}  {"seconds",8}  {"commits/s",9}");
+        for (var round = 1; round <= settings.Rounds; round++)
+        {
+            // Alternate which mode goes first, too.
+            foreach (var mode in round % 2 == 1 ? new[] { true, false } : [false, true])
+            {
+                var seconds = await MeasureAsync(mode, settings.Messages).ConfigureAwait(false);
+                var rate = settings.Messages / seconds;
+                rates[mode].Add(rate);
+                Console.WriteLine($"{round,5}  {Name(mode),-12}  {seconds,8:F3}  {rate,9:F0}");
+            }
+        }
+
+        var group = Median(rates[true]);
+        var single = Median(rates[false]);
+        Console.WriteLine($"median commits/s: {Name(true)} {group:F0}, {Name(false)} {single:F0}; group/per-message {group / single:F2}");
+    }
+
+    private static string Name(bool groupCommit) => groupCommit ? "group" : "per-message";
+
+    /// <summary>Seconds to commit <paramref name="messages"/> messages through one fresh spool.</summary>
+    private async Task<double> MeasureAsync(bool groupCommit, int messages)
+    {
+        var dataDir = Path.Combine(settings.Directory, $"beacon-commit-{Guid.NewGuid():N}");
+        _dataDirs.Add(dataDir);
+        var spool = new SpoolStore(dataDir, NullLogger.Instance, groupCommit);
+
+        // Write back what earlier rounds left dirty, so this round's fsyncs don't pay for it.
+        if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
+        {
+            Sync();
+        }
+
+        var remaining = messages;
+        var clock = Stopwatch.StartNew();
+        var writers = Enumerable.Range(0, settings.Writers).Select(_ => Task.Run(async () =>
+        {
+            while (Interlocked.Decrement(ref remaining) >= 0)
+            {
+                await CommitOneAsync(spool).ConfigureAwait(false);
+            }
+        }));
+        await Task.WhenAll(writers).ConfigureAwait(false);
+        var seconds = clock.Elapsed.TotalSeconds;
+
+        var stored = System.IO.Directory.EnumerateFiles(spool.QueueDir, "*.json").Count();
+        if (stored != messages)
+        {
+            throw new InvalidOperationException($"{Name(groupCommit)}: the queue holds {stored} messages, expected {messages}");
+        }
+
+        return seconds;
+    }
+
+    private async Task CommitOneAsync(SpoolStore spool)
+    {
+        var incoming = spool.Begin(_ids.NextMessageId(), _ids.NextDecimalId(), long.MaxValue);
+        incoming.Write(new ReadOnlySequence<byte>(_body));
+        var message = new SpooledMessage
+        {
+            MessageId = incoming.MessageId,
+            TransmissionId = incoming.TransmissionId,
+            ReceivedAt = DateTimeOffset.UtcNow,
+            MailFrom = "a@example.org",
+            Size = incoming.Length,
+            Listener = "bench",
+            RemoteIp = "127.0.0.1",
+            Helo = "bench.example.org",
+            Recipients = [new SpooledRecipient { Address = "b@example.com" }],
+        };
+        await spool.CommitAsync(incoming, message).ConfigureAwait(false);
+    }
+
+    /// <summary>A plain-text message of exactly <paramref name="size"/> octets: a header, then 78-octet lines.</summary>
+    private static byte[] MakeBody(int size)
+    {
+        var text = new StringBuilder("From: a@example.org\r\nTo: b@example.com\r\nSubject: commit benchmark\r\n\r\n");
+        for (var line = 0; text.Length < size; line++)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{line:D6} ").Append('x', 69).Append("\r\n");
+        }
+
+        return Encoding.ASCII.GetBytes(text.ToString(0, size));
+    }
+
+    [DllImport("libc", EntryPoint = "sync")]
+    private static extern void Sync();
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+}

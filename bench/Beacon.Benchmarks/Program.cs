@@ -1,0 +1,29 @@
+using System.Globalization;
+using Beacon.Benchmarks;
+
+// Spool commit throughput: group-committed directory fsync against one directory fsync per message.
+// Usage: dotnet run -c Release --project bench/Beacon.Benchmarks -- [--messages 5000] [--writers 20]
+//        [--size 10240] [--rounds 5] [--dir PATH]   (PATH: where the temporary data dirs go; default the temp dir)
+if (args.Length % 2 != 0)
+{
+    Console.Error.WriteLine($"usage: Beacon.Benchmarks [--messages N] [--writers N] [--size OCTETS] [--rounds N] [--dir PATH] (got a lone '{args[^1]}')");
+    return 2;
+}
+
+var settings = CommitBenchmark.Settings.Default;
+for (var i = 0; i + 1 < args.Length; i += 2)
+{
+    var value = args[i + 1];
+    settings = args[i] switch
+    {
+        "--messages" => settings with { Messages = int.Parse(value, CultureInfo.InvariantCulture) },
+        "--writers" => settings with { Writers = int.Parse(value, CultureInfo.InvariantCulture) },
+        "--size" => settings with { Size = int.Parse(value, CultureInfo.InvariantCulture) },
+        "--rounds" => settings with { Rounds = int.Parse(value, CultureInfo.InvariantCulture) },
+        "--dir" => settings with { Directory = value },
+        _ => throw new ArgumentException($"unknown option {args[i]}"),
+    };
+}
+
+await new CommitBenchmark(settings).RunAsync().ConfigureAwait(false);
+return 0;
