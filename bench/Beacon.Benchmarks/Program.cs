@@ -4,6 +4,13 @@ using Beacon.Benchmarks;
 // Spool commit throughput: group-committed directory fsync against one directory fsync per message.
 // Usage: dotnet run -c Release --project bench/Beacon.Benchmarks -- [--messages 5000] [--writers 20]
 //        [--size 10240] [--rounds 5] [--dir PATH]   (PATH: where the temporary data dirs go; default the temp dir)
+// Policy call cost: dotnet run -c Release --project bench/Beacon.Benchmarks -- policy [SCRIPT] [CALLS]
+if (args.Length > 0 && args[0] == "policy")
+{
+    PolicyBenchmark.Run(args.Length > 1 ? args[1] : "examples/policy.lua", args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 100_000);
+    return 0;
+}
+
 if (args.Length % 2 != 0)
 {
     Console.Error.WriteLine($"usage: Beacon.Benchmarks [--messages N] [--writers N] [--size OCTETS] [--rounds N] [--dir PATH] (got a lone '{args[^1]}')");

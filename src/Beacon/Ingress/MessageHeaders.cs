@@ -32,8 +32,7 @@ public sealed class MessageHeaders
 
     public static MessageHeaders Read(Stream stream)
     {
-        var buffer = new byte[MaxSectionBytes];
-        var length = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+        var (buffer, length) = ReadSection(stream);
         var fields = new List<HeaderField>();
         var position = 0;
         while (position < length)
@@ -74,6 +73,32 @@ public sealed class MessageHeaders
         }
 
         return output.ToArray();
+    }
+
+    /// <summary>
+    /// Reads until the empty line that ends the header section (or <see cref="MaxSectionBytes"/>), in growing
+    /// steps: a typical section costs one 8 KB read, not a megabyte buffer per message.
+    /// </summary>
+    private static (byte[] Buffer, int Length) ReadSection(Stream stream)
+    {
+        var buffer = new byte[8192];
+        var length = 0;
+        while (true)
+        {
+            var read = stream.Read(buffer, length, buffer.Length - length);
+            var searchFrom = Math.Max(0, length - 3);
+            length += read;
+            if (read == 0 || buffer.AsSpan(searchFrom, length - searchFrom).IndexOf("\n\r\n"u8) >= 0
+                || buffer.AsSpan(searchFrom, length - searchFrom).IndexOf("\n\n"u8) >= 0 || length == MaxSectionBytes)
+            {
+                return (buffer, length);
+            }
+
+            if (length == buffer.Length)
+            {
+                Array.Resize(ref buffer, Math.Min(buffer.Length * 4, MaxSectionBytes));
+            }
+        }
     }
 
     private static int LineEnd(byte[] buffer, int start, int length)
