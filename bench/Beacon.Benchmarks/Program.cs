@@ -1,7 +1,7 @@
 using System.Globalization;
 using Beacon.Benchmarks;
 
-// Spool commit throughput: group-committed directory fsync against one directory fsync per message.
+// Spool commit throughput (commits/second through SpoolStore, fsync durability).
 // Usage: dotnet run -c Release --project bench/Beacon.Benchmarks -- [--messages 5000] [--writers 20]
 //        [--size 10240] [--rounds 5] [--dir PATH]   (PATH: where the temporary data dirs go; default the temp dir)
 // Policy call cost: dotnet run -c Release --project bench/Beacon.Benchmarks -- policy [SCRIPT] [CALLS]

@@ -30,6 +30,7 @@ internal sealed class SmtpConnection
     private PipeWriter _output;
     private SslStream? _tls;
     private IncomingMessage? _incoming;
+    private readonly CancellationTokenSource _readCancel;
 
     public SmtpConnection(IDuplexPipe transport, System.Net.IPAddress remote, Listener listener, MessageAcceptor acceptor, ISmtpSessionHooks hooks, TimeProvider time, CancellationToken shutdown, ILogger logger)
     {
@@ -42,6 +43,7 @@ internal sealed class SmtpConnection
         _shutdown = shutdown;
         _logger = logger;
         _remoteIp = remote.ToString();
+        _readCancel = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
         _limits = listener.Options.Limits;
         _lines = new LineReader(_limits.MaxLineLength);
         _session = new SmtpSession(listener.SessionOptionsFor(remote), _remoteIp, listener.IsRelayPermitted(remote), listener.Authenticate, hooks);
@@ -62,6 +64,7 @@ internal sealed class SmtpConnection
             return;
         }
 
+        var shutdown = _shutdown.Register(_readCancel.Cancel);
         try
         {
             var opening = _session.Open();
@@ -81,6 +84,8 @@ internal sealed class SmtpConnection
         }
         finally
         {
+            shutdown.Dispose();
+            _readCancel.Dispose();
             _listener.Exit();
             if (_incoming is not null)
             {
@@ -277,13 +282,13 @@ internal sealed class SmtpConnection
     /// <summary>Waits for input within <paramref name="timeout"/>; a timeout or shutdown ends the session with 421.</summary>
     private async ValueTask<ReadResult> ReadAsync(TimeSpan timeout, string phase)
     {
-        using var timer = new CancellationTokenSource(timeout > TimeSpan.Zero ? timeout : TimeSpan.FromTicks(1), _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timer.Token, _shutdown);
+        // One token source per connection, re-armed for each wait: a timer per read would cost more than the read.
+        _readCancel.CancelAfter(timeout > TimeSpan.Zero ? timeout : TimeSpan.FromTicks(1));
         try
         {
-            return await _input.ReadAsync(linked.Token).ConfigureAwait(false);
+            return await _input.ReadAsync(_readCancel.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (linked.IsCancellationRequested)
+        catch (OperationCanceledException) when (_readCancel.IsCancellationRequested)
         {
             var reply = _shutdown.IsCancellationRequested
                 ? SmtpSession.ServiceUnavailable("Service shutting down, try again later")
@@ -291,6 +296,13 @@ internal sealed class SmtpConnection
             _logger.LogInformation("smtp {Listener}: {Peer}: {Reply}", _listener.Name, _remoteIp, reply);
             await ReplyAndFlushAsync(reply).ConfigureAwait(false);
             throw new SessionEndedException();
+        }
+        finally
+        {
+            if (!_readCancel.IsCancellationRequested)
+            {
+                _readCancel.CancelAfter(Timeout.InfiniteTimeSpan);
+            }
         }
     }
 

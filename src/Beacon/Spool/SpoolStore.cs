@@ -10,24 +10,16 @@ namespace Beacon.Spool;
 ///   queue/{id}.json         the metadata (<see cref="SpooledMessage"/>); its presence is the commit point
 ///   quarantine/             entries that failed to read back, kept for an operator, never deleted silently
 /// Commit: fsync the body, write and fsync the metadata, rename the body then the metadata into queue/, fsync
-/// queue/ (shared between concurrent sessions, <see cref="DirectorySync"/>). Only then does SMTP say 250.
+/// queue/. Only then does SMTP say 250. (A group commit that shared the directory fsync between sessions was
+/// measured against this and was not faster here: docs/performance.md.)
 /// </summary>
 public sealed class SpoolStore
 {
     private readonly ILogger _logger;
-    private readonly DirectorySync _queueSync;
-    private readonly bool _groupCommit;
 
     public SpoolStore(string dataDir, ILogger logger)
-        : this(dataDir, logger, groupCommit: true)
-    {
-    }
-
-    /// <param name="groupCommit">Share directory fsyncs between sessions; false syncs once per message (kept for the benchmark).</param>
-    internal SpoolStore(string dataDir, ILogger logger, bool groupCommit)
     {
         _logger = logger;
-        _groupCommit = groupCommit;
         Root = Path.GetFullPath(Path.Combine(dataDir, "spool"));
         IncomingDir = Path.Combine(Root, "incoming");
         QueueDir = Path.Combine(Root, "queue");
@@ -35,7 +27,6 @@ public sealed class SpoolStore
         Directory.CreateDirectory(IncomingDir);
         Directory.CreateDirectory(QueueDir);
         Directory.CreateDirectory(QuarantineDir);
-        _queueSync = new DirectorySync(QueueDir);
     }
 
     public string Root { get; }
@@ -69,16 +60,8 @@ public sealed class SpoolStore
 
                 File.Move(incoming.TemporaryPath, body);
                 File.Move(meta + ".tmp", meta);
-                if (!_groupCommit)
-                {
-                    DurableFile.SyncDirectory(QueueDir);
-                }
+                DurableFile.SyncDirectory(QueueDir);
             }).ConfigureAwait(false);
-
-            if (_groupCommit)
-            {
-                await _queueSync.SyncAsync().ConfigureAwait(false);
-            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
