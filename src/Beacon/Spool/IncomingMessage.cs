@@ -13,6 +13,12 @@ public sealed class IncomingMessage : IContentSink, IDisposable
     private readonly long _limit;
     private long _content;
 
+    // The first octets of the message stay in memory as well, so the header section can be read at the end of
+    // DATA without opening the file again (an extra open per message costs measurable kernel time).
+    private readonly byte[] _head = new byte[HeadBytes];
+    private int _headLength;
+    private const int HeadBytes = 16 * 1024;
+
     internal IncomingMessage(string messageId, string transmissionId, string path, long limit)
     {
         MessageId = messageId;
@@ -50,6 +56,7 @@ public sealed class IncomingMessage : IContentSink, IDisposable
         foreach (var segment in content)
         {
             _stream.Write(segment.Span);
+            Remember(segment.Span);
         }
 
         _content += content.Length;
@@ -60,12 +67,19 @@ public sealed class IncomingMessage : IContentSink, IDisposable
     public void WriteHeader(ReadOnlySpan<byte> header)
     {
         _stream.Write(header);
+        Remember(header);
         Length += header.Length;
     }
 
     /// <summary>Reads the body back from the start (for header inspection before the commit).</summary>
     public Stream OpenRead()
     {
+        // When the whole message, or at least its whole header section, is in memory, read it from there.
+        if (_headLength == Length || _head.AsSpan(0, _headLength).IndexOf("\r\n\r\n"u8) >= 0)
+        {
+            return new MemoryStream(_head, 0, _headLength, writable: false);
+        }
+
         _stream.Flush();
         return new FileStream(TemporaryPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 16 * 1024);
     }
@@ -91,6 +105,14 @@ public sealed class IncomingMessage : IContentSink, IDisposable
         _stream = new FileStream(TemporaryPath, FileMode.Open, FileAccess.ReadWrite, FileShare.Read, 64 * 1024);
         _stream.Seek(0, SeekOrigin.End);
         Length = _stream.Length;
+        _headLength = 0; // stale now; OpenRead falls back to the file
+    }
+
+    private void Remember(ReadOnlySpan<byte> bytes)
+    {
+        var take = Math.Min(bytes.Length, HeadBytes - _headLength);
+        bytes[..take].CopyTo(_head.AsSpan(_headLength));
+        _headLength += take;
     }
 
     internal void FlushToDisk() => _stream.Flush(flushToDisk: true);
