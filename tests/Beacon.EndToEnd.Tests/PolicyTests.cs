@@ -118,6 +118,55 @@ public sealed class PolicyTests
         Assert.Equal("500 5.5.1 Command unrecognized", (await client.CommandAsync("XSETCONTEXT mo_customer_id=1")).ToString());
     }
 
+    [Fact]
+    public async Task Connect_ehlo_and_mailfrom_hooks_decide_at_their_command_and_mailfrom_context_reaches_the_message()
+    {
+        var script = Path.Combine(Directory.CreateTempSubdirectory("beacon-policy-").FullName, "hooks.lua");
+        await File.WriteAllTextAsync(script, """
+            require("msys.core")
+            local mod = {}
+            function mod:validate_connect(msg, accept, vctx)
+              msg:context_set(msys.core.ECMESS_CTX_CONN, "mo_customer_id", "9")
+              return msys.core.VALIDATE_CONT
+            end
+            function mod:validate_ehlo(msg, name, accept, vctx)
+              if name == "spammer.example" then vctx:set_code(550, "5.7.1 Go away") end
+              return msys.core.VALIDATE_CONT
+            end
+            function mod:validate_mailfrom(msg, sender, accept, vctx)
+              if sender == "" then vctx:set_code(451, "4.7.1 Try later") return msys.core.VALIDATE_DONE end
+              msg:context_set(msys.core.ECMESS_CTX_MESS, "smtpapi_campaign_id", "from-" .. sender:match("^[^@]+"))
+              return msys.core.VALIDATE_CONT
+            end
+            msys.registerModule("hooks", mod)
+            """);
+        await using var beacon = await BeaconInstance.StartAsync(o => o.Policy.Scripts.Add(script));
+        await using var client = await TestSmtpClient.ConnectAsync(beacon.Smtp);
+
+        Assert.Equal("550 5.7.1 Go away", (await client.CommandAsync("EHLO spammer.example")).ToString());
+        Assert.Equal(250, (await client.CommandAsync("EHLO fine.example")).Code);
+        Assert.Equal("451 4.7.1 Try later", (await client.CommandAsync("MAIL FROM:<>")).ToString());
+        Assert.Equal(250, (await SendAsync(client, "Subject: x\r\n\r\ny\r\n", from: "alice@example.org")).Code);
+
+        var injection = Assert.Single(await beacon.WaitForEventsAsync("injection"));
+        Assert.Equal(("from-alice", "9"), ((string?)injection["campaign_id"], (string?)injection["customer_id"]));
+    }
+
+    [Fact]
+    public async Task Validate_connect_can_refuse_the_greeting()
+    {
+        var script = Path.Combine(Directory.CreateTempSubdirectory("beacon-policy-").FullName, "connect.lua");
+        await File.WriteAllTextAsync(script, """
+            local mod = {}
+            function mod:validate_connect(msg, accept, vctx) vctx:set_code(554, "5.7.1 No service for you") return msys.core.VALIDATE_DONE end
+            msys.registerModule("connect", mod)
+            """);
+        await using var beacon = await BeaconInstance.StartAsync(o => o.Policy.Scripts.Add(script));
+        await using var client = await TestSmtpClient.OpenAsync(beacon.Smtp);
+        Assert.Equal("554 5.7.1 No service for you", (await client.ReadReplyAsync()).ToString());
+        Assert.True(await client.IsClosedByServerAsync());
+    }
+
     internal static async Task<TestReply> SendAsync(TestSmtpClient client, string content, string from = "sender@example.org", string to = "rcpt@example.com")
     {
         Assert.Equal(250, (await client.CommandAsync($"MAIL FROM:<{from}>")).Code);

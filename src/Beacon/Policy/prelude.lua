@@ -4,17 +4,22 @@ local sethook, raw_pcall, raw_xpcall, raw_error, raw_load = debug.sethook, pcall
 local insert, remove, lower, pack, unpack = table.insert, table.remove, string.lower, table.pack, table.unpack
 local BUDGET = "instruction budget exceeded"
 
+local getinfo = debug.getinfo
 local budget = 10000000
 local active, exceeded = false, false
 local modules, logs = {}, {}
 
 -- The count hook fires every `budget` VM instructions: the first time means the budget is spent. From then
--- on it fires after every instruction, so a script that catches the error only gets it again.
+-- on it fires after every instruction, so a script that catches the error only gets it again. The message
+-- names the line that was running, for the operator's log.
 local function on_count()
   if not active then return end
-  exceeded = true
+  if not exceeded then
+    local where = getinfo(2, "Sl")
+    exceeded = where and (where.short_src .. ":" .. tostring(where.currentline) .. ": " .. BUDGET) or BUDGET
+  end
   sethook(on_count, "", 1)
-  raw_error(BUDGET, 0)
+  raw_error(exceeded, 0)
 end
 
 local msys = { core = {
@@ -40,7 +45,7 @@ sandbox._G = sandbox
 
 -- pcall and xpcall must not swallow the budget error.
 local function rethrow(results)
-  if exceeded then raw_error(BUDGET, 0) end
+  if exceeded then raw_error(exceeded, 0) end
   return unpack(results, 1, results.n)
 end
 sandbox.pcall = function(...) return rethrow(pack(raw_pcall(...))) end

@@ -117,6 +117,14 @@ public sealed class LuaPolicyTests : IDisposable
     }
 
     [Fact]
+    public void An_exhausted_budget_names_the_line_that_was_running()
+    {
+        using var policy = Load("local mod = {}\nfunction mod:validate_data(msg, accept, vctx)\n  local n = 0\n  while true do n = n + 1 end\nend\nmsys.registerModule('m', mod)", budget: 100_000);
+        var failed = Assert.IsType<PolicyVerdict.Failed>(policy.Run(PolicyPhase.Data, DataMessage()));
+        Assert.Matches(@"policy\.lua:4: instruction budget exceeded", failed.Reason);
+    }
+
+    [Fact]
     public void A_syntax_error_stops_loading_with_file_and_line()
     {
         var e = Assert.Throws<PolicyLoadException>(() => Load("local mod = {}\nfunction mod:validate_data(msg\n  return 1\nend"));
