@@ -17,8 +17,9 @@ namespace Beacon.Server;
 
 /// <summary>
 /// The composition root: one process with the SMTP listeners on Kestrel, the spool and the event pipeline.
-/// Start-up order: lock the data dir, recover the spool, start events, open listeners. Shutdown is the reverse,
-/// so that every event a session produced is written before the process exits.
+/// Start-up order: lock the data dir, build the host, recover the spool, load the policy scripts, open the
+/// keyring, open the listeners. Shutdown stops the listeners first and the event writer last, so that every
+/// event a session produced is written before the process exits.
 /// </summary>
 public sealed class BeaconServer : IAsyncDisposable
 {
@@ -100,8 +101,10 @@ public sealed class BeaconServer : IAsyncDisposable
             {
                 kestrel.Listen(listener.Endpoint, listen =>
                 {
-                    var ingress = listen.ApplicationServices.GetRequiredService<SmtpIngress>();
-                    listen.Run(context => ingress.HandleAsync(context, listener));
+                    // Resolved per connection, not here: this callback runs while the host is built, and the
+                    // ingress pulls in the policy, whose load errors must surface as start-up errors below.
+                    var services = listen.ApplicationServices;
+                    listen.Run(context => services.GetRequiredService<SmtpIngress>().HandleAsync(context, listener));
                     bindings.Add((listener, listen));
                 });
             }

@@ -79,7 +79,7 @@ internal static class Verbs
             var users = listener.Auth.Users.Count;
             Console.WriteLine($"listener   {listener.Name} on {listener.Listen}: hostname {listener.Hostname}, tls {listener.Tls}, " +
                 $"{users} user{(users == 1 ? string.Empty : "s")}{(listener.Auth.AllowInsecureAuth ? " (insecure auth allowed)" : string.Empty)}, " +
-                $"relay from {string.Join(", ", listener.RelayFrom)}, max message {listener.Limits.MaxMessageSize} octets");
+                $"relay from {(listener.RelayFrom.Count == 0 ? "nobody (AUTH required)" : string.Join(", ", listener.RelayFrom))}, max message {listener.Limits.MaxMessageSize} octets");
         }
 
         return 0;

@@ -114,7 +114,7 @@ public sealed class SmtpSession
                 ? Fail(new SmtpReply(501, "5.5.4", "Syntax: VRFY address"))
                 : Ok(new SmtpReply(252, "2.5.0", "Cannot VRFY user, but will accept message and attempt delivery")),
             SmtpVerb.Expn => Fail(new SmtpReply(502, "5.5.1", "EXPN not supported")),
-            SmtpVerb.Help => Ok(new SmtpReply(214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH")),
+            SmtpVerb.Help => Ok(new SmtpReply(214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH" + (_options.XSetContext ? " XSETCONTEXT" : string.Empty))),
             SmtpVerb.StartTls => StartTls(command.Argument),
             SmtpVerb.Auth => Auth(command.Argument),
             SmtpVerb.XSetContext => XSetContext(command.Argument),

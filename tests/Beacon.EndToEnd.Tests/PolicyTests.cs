@@ -88,7 +88,9 @@ public sealed class PolicyTests
         await File.WriteAllTextAsync(script, "local mod = {}\nfunction mod:validate_data(msg\n  return 1\nend\n");
         var (exit, output) = await BeaconProcess.RunAsync("run", "--data", Path.GetDirectoryName(script)!, "--set", "smtp:listeners:0:listen=127.0.0.1:0", "--set", $"policy:scripts:0={script}");
         Assert.Equal(1, exit);
+        Assert.Contains("beacon: invalid configuration:", output, StringComparison.Ordinal);
         Assert.Contains("broken.lua:3:", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -98,10 +100,11 @@ public sealed class PolicyTests
         await using var client = await TestSmtpClient.ConnectAsync(beacon.Smtp);
         Assert.Contains("XSETCONTEXT", (await client.CommandAsync("EHLO trusted.example")).Texts);
         Assert.Equal("250 2.0.0 Context set", (await client.CommandAsync("XSETCONTEXT mo_customer_id=77 smtpapi_campaign_id=spring+20sale smtpapi_open_tracking=1")).ToString());
-        Assert.Equal(250, (await SendAsync(client, "Subject: x\r\n\r\ny\r\n")).Code);
+        Assert.Equal(250, (await SendAsync(client, "Subject: =?UTF-8?B?R3LDvMOfZQ==?=\r\n\r\ny\r\n")).Code);
 
         var injection = Assert.Single(await beacon.WaitForEventsAsync("injection"));
         Assert.Equal(("77", "spring sale", true), ((string?)injection["customer_id"], (string?)injection["campaign_id"], (bool)injection["open_tracking"]!));
+        Assert.Equal("Grüße", (string?)injection["subject"]);
     }
 
     [Fact]

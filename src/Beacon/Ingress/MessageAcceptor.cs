@@ -93,7 +93,9 @@ public sealed class MessageAcceptor(
             return new SmtpReply(451, "4.3.0", "Temporary storage failure, try again later");
         }
 
-        var subject = headers.Values("Subject").FirstOrDefault();
+        var subject = headers.Fields.FirstOrDefault(f => f.Name.Equals("Subject", StringComparison.OrdinalIgnoreCase)) is { } field
+            ? MimeKit.Utils.Rfc2047.DecodeText(field.RawValue)
+            : null;
         var from = FriendlyFrom(headers.Values("From").FirstOrDefault());
         for (var i = 0; i < transaction.Recipients.Count; i++)
         {
