@@ -59,19 +59,19 @@ internal static partial class RenderHarness
     public static int LongestLine(byte[] message) => Beacon.Rendering.PartRewriter.LongestLine(message);
 
     /// <summary>The golden check (b)–(d); returns the decoded top parts of the copy for further assertions.</summary>
-    public static void AssertFaithful(byte[] original, byte[] rendered, RenderReport report)
+    public static void AssertFaithful(byte[] original, byte[] rendered, RenderReport report, bool compareContent = true)
     {
         if (report.SkipReason == RenderSkipReason.Unparseable)
             return;
         MimeMessage before = MimeMessage.Load(new MemoryStream(original));
         MimeMessage after = MimeMessage.Load(new MemoryStream(rendered));
         AssertHeaders(before.Headers, after.Headers, topLevel: true);
-        AssertEntity(before.Body, after.Body);
+        AssertEntity(before.Body, after.Body, compareContent);
         if (LongestLine(original) <= 998)
             Assert.True(LongestLine(rendered) <= 998, "a line of the copy is over 998 octets");
     }
 
-    private static void AssertEntity(MimeEntity? before, MimeEntity? after)
+    private static void AssertEntity(MimeEntity? before, MimeEntity? after, bool compareContent)
     {
         Assert.Equal(before is null, after is null);
         if (before is null || after is null)
@@ -83,18 +83,18 @@ internal static partial class RenderHarness
             var other = (Multipart)after;
             Assert.Equal(multipart.Count, other.Count);
             for (int i = 0; i < multipart.Count; i++)
-                AssertEntity(multipart[i], other[i]);
+                AssertEntity(multipart[i], other[i], compareContent);
             return;
         }
 
         if (before is MessagePart message)
         {
-            AssertEntity(message.Message?.Body, ((MessagePart)after).Message?.Body);
+            AssertEntity(message.Message?.Body, ((MessagePart)after).Message?.Body, compareContent);
             return;
         }
 
         AssertHeaders(before.Headers, after.Headers, topLevel: false);
-        if (before is not MimePart part || part.Content is null)
+        if (before is not MimePart part || part.Content is null || !compareContent)
             return;
         string a = Decode(part);
         string b = Decode((MimePart)after);
