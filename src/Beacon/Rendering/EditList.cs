@@ -11,6 +11,9 @@ internal sealed class EditList
 
     public int Count => _edits.Count;
 
+    /// <summary>The edits in order, after <see cref="Prepare"/>.</summary>
+    public IReadOnlyList<Edit> Edits => _edits;
+
     public void Replace(int start, int length, byte[] replacement) => _edits.Add(new Edit(start, length, replacement, _edits.Count));
 
     public void Remove(int start, int length) => Replace(start, length, []);
@@ -41,12 +44,19 @@ internal sealed class EditList
     }
 
     /// <summary>Writes <paramref name="source"/> with the prepared edits into <paramref name="destination"/>.</summary>
-    public void Apply(ReadOnlySpan<byte> source, Span<byte> destination)
+    public void Apply(ReadOnlySpan<byte> source, Span<byte> destination) => Apply(source, destination, 0, _edits.Count);
+
+    /// <summary>
+    /// Writes <paramref name="source"/> (a range of the content that starts at <paramref name="offset"/>) with the
+    /// edits <paramref name="first"/>..<paramref name="last"/> (exclusive), which must lie inside it.
+    /// </summary>
+    public int Apply(ReadOnlySpan<byte> source, Span<byte> destination, int first, int last, int offset = 0)
     {
         int from = 0;
         int to = 0;
-        foreach (Edit edit in _edits)
+        for (int i = first; i < last; i++)
         {
+            Edit edit = _edits[i] with { Start = _edits[i].Start - offset };
             int run = edit.Start - from;
             source.Slice(from, run).CopyTo(destination[to..]);
             to += run;
@@ -56,7 +66,8 @@ internal sealed class EditList
         }
 
         source[from..].CopyTo(destination[to..]);
+        return to + source.Length - from;
     }
 
-    private readonly record struct Edit(int Start, int Length, byte[] Replacement, int Order);
+    internal readonly record struct Edit(int Start, int Length, byte[] Replacement, int Order);
 }

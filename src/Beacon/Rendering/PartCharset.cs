@@ -15,6 +15,8 @@ internal sealed class PartCharset
 
     private static readonly byte[] AsciiBytes = Enumerable.Range(0, 128).Select(static b => (byte)b).ToArray();
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, PartCharset?> Cache = new(StringComparer.OrdinalIgnoreCase);
+
     static PartCharset() => Encoding.RegisterProvider(CodePagesEncodingProvider.Instance);
 
     private PartCharset(Encoding encoding, bool inPlace)
@@ -33,7 +35,19 @@ internal sealed class PartCharset
     public static PartCharset? Resolve(string? name)
     {
         if (string.IsNullOrWhiteSpace(name))
-            return new PartCharset(new UTF8Encoding(false), inPlace: true);
+            return Cache.GetOrAdd(string.Empty, static _ => new PartCharset(new UTF8Encoding(false), inPlace: true));
+
+        // Bounded: a sender can name any charset, so only known ones are remembered.
+        if (Cache.TryGetValue(name, out PartCharset? known))
+            return known;
+        PartCharset? resolved = Load(name);
+        if (resolved is not null && Cache.Count < 256)
+            Cache.TryAdd(name, resolved);
+        return resolved;
+    }
+
+    private static PartCharset? Load(string name)
+    {
         Encoding encoding;
         try
         {

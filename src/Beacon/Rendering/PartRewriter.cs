@@ -30,8 +30,9 @@ internal static class PartRewriter
         long start = bounds.StartBoundary;
         long end = bounds.EndBoundary;
         int length = checked((int)(end - start));
-        byte[] encoded = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        byte[]? encoded = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
         byte[]? decoded = null;
+        LineMap? lines = encoding is BodyEncoding.QuotedPrintable && charset.InPlace ? new LineMap() : null;
         try
         {
             source.Seek(start, SeekOrigin.Begin);
@@ -41,7 +42,7 @@ internal static class PartRewriter
             {
                 case BodyEncoding.QuotedPrintable:
                     decoded = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
-                    if (!QuotedPrintable.TryDecode(encoded.AsSpan(0, length), decoded, out decodedLength))
+                    if (!QuotedPrintable.TryDecode(encoded.AsSpan(0, length), decoded, out decodedLength, lines))
                         return new PartResult(null, 0, default, RenderSkipReason.BrokenEncoding);
                     break;
                 case BodyEncoding.Base64:
@@ -89,6 +90,19 @@ internal static class PartRewriter
                 return default;
 
             int outputLength = edits.Prepare(content.Length);
+            if (lines is not null)
+            {
+                var splice = new QuotedPrintableSplice(encoded, length, decoded!, decodedLength, lines, edits, newline);
+                (encoded, decoded, lines) = (null, null, null);
+                var spliced = new PreparedPart(headerStart, headerEnd, start, end, null, 0)
+                {
+                    Encoding = BodyEncoding.QuotedPrintable,
+                    Newline = newline,
+                    Splice = splice,
+                };
+                return new PartResult(spliced, links, html, RenderSkipReason.None);
+            }
+
             byte[] rewritten = ArrayPool<byte>.Shared.Rent(Math.Max(outputLength, 1));
             edits.Apply(content, rewritten);
             if (!charset.InPlace)
@@ -121,9 +135,11 @@ internal static class PartRewriter
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(encoded);
+            if (encoded is not null)
+                ArrayPool<byte>.Shared.Return(encoded);
             if (decoded is not null)
                 ArrayPool<byte>.Shared.Return(decoded);
+            lines?.Dispose();
         }
     }
 

@@ -11,7 +11,7 @@ internal sealed class PreparedPart : IDisposable
     private byte[]? _content;
     private readonly int _length;
 
-    public PreparedPart(long headerStart, long headerEnd, long contentStart, long contentEnd, byte[] content, int length)
+    public PreparedPart(long headerStart, long headerEnd, long contentStart, long contentEnd, byte[]? content, int length)
     {
         HeaderStart = headerStart;
         HeaderEnd = headerEnd;
@@ -39,11 +39,20 @@ internal sealed class PreparedPart : IDisposable
 
     public required byte[] Newline { get; init; }
 
+    /// <summary>For a quoted-printable part: writes unchanged lines in their original encoding (then the content buffer is null).</summary>
+    public QuotedPrintableSplice? Splice { get; init; }
+
     /// <summary>Whether the encoded base64 ended with a line break before the boundary; kept so the layout matches.</summary>
     public bool EndWithNewline { get; init; }
 
     public void WriteContent(OutputBuffer output)
     {
+        if (Splice is not null)
+        {
+            Splice.Write(output);
+            return;
+        }
+
         ReadOnlySpan<byte> content = _content.AsSpan(0, _length);
         switch (Encoding)
         {
@@ -64,5 +73,6 @@ internal sealed class PreparedPart : IDisposable
         if (_content is not null)
             ArrayPool<byte>.Shared.Return(_content);
         _content = null;
+        Splice?.Dispose();
     }
 }

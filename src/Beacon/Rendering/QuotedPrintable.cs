@@ -12,92 +12,121 @@ internal static class QuotedPrintable
 
     private static readonly byte[] Hex = "0123456789ABCDEF"u8.ToArray();
 
+    private static readonly sbyte[] HexValues = Enumerable.Range(0, 256)
+        .Select(static b => (sbyte)(char.IsAsciiHexDigit((char)b) ? Convert.ToInt32(((char)b).ToString(), 16) : -1)).ToArray();
+
+    // RFC 2045 §6.7 rule 2: printable ASCII except "=" stands for itself.
+    private static readonly bool[] Literal = Enumerable.Range(0, 256).Select(static b => b is >= 33 and <= 126 and not '=').ToArray();
+
     /// <summary>Decodes into <paramref name="destination"/> (at least as long as the source); false when malformed.</summary>
-    public static bool TryDecode(ReadOnlySpan<byte> source, Span<byte> destination, out int written)
+    public static bool TryDecode(ReadOnlySpan<byte> source, Span<byte> destination, out int written) =>
+        TryDecode(source, destination, out written, null);
+
+    /// <summary>As above, recording where each hard line ends in both the decoded and the encoded text.</summary>
+    public static bool TryDecode(ReadOnlySpan<byte> source, Span<byte> destination, out int written, LineMap? lines)
     {
-        written = 0;
+        int o = 0;
         int i = 0;
-        while (i < source.Length)
+        int length = source.Length;
+        while (i < length)
         {
-            int eq = source[i..].IndexOf((byte)'=');
-            int run = eq < 0 ? source.Length - i : eq;
-            source.Slice(i, run).CopyTo(destination[written..]);
-            written += run;
-            i += run;
-            if (eq < 0)
-                break;
-            if (i + 2 < source.Length && IsHex(source[i + 1]) && IsHex(source[i + 2]))
+            byte b = source[i];
+            if (b != '=')
             {
-                destination[written++] = (byte)((HexValue(source[i + 1]) << 4) | HexValue(source[i + 2]));
+                destination[o++] = b;
+                i++;
+                if (b == '\n')
+                    lines?.Add(o, i);
+                continue;
+            }
+
+            int high = i + 1 < length ? HexValues[source[i + 1]] : -1;
+            int low = i + 2 < length ? HexValues[source[i + 2]] : -1;
+            if ((high | low) >= 0)
+            {
+                destination[o++] = (byte)((high << 4) | low);
                 i += 3;
                 continue;
             }
 
             // A soft line break: "=" then optional transport padding (spaces, tabs) then CRLF or LF, or the end.
             int j = i + 1;
-            while (j < source.Length && source[j] is (byte)' ' or (byte)'\t')
+            while (j < length && source[j] is (byte)' ' or (byte)'\t')
                 j++;
-            if (j == source.Length)
+            if (j == length)
                 i = j;
             else if (source[j] == '\n')
                 i = j + 1;
-            else if (source[j] == '\r' && j + 1 < source.Length && source[j + 1] == '\n')
+            else if (source[j] == '\r' && j + 1 < length && source[j + 1] == '\n')
                 i = j + 2;
             else
+            {
+                written = o;
                 return false;
+            }
         }
 
+        written = o;
         return true;
     }
 
     /// <summary>Encodes text whose hard line breaks are <paramref name="newline"/>; other CR and LF bytes are escaped.</summary>
     public static void Encode(ReadOnlySpan<byte> data, ReadOnlySpan<byte> newline, OutputBuffer output)
     {
-        int lineLength = 0;
-        int i = 0;
-        while (i < data.Length)
+        while (true)
         {
-            if (data[i..].StartsWith(newline))
-            {
-                output.Write(newline);
-                lineLength = 0;
-                i += newline.Length;
-                continue;
-            }
-
-            byte b = data[i];
-            bool atLineEnd = i + 1 == data.Length || data[(i + 1)..].StartsWith(newline);
-            bool literal = (b >= 33 && b <= 126 && b != '=') || (b is (byte)' ' or (byte)'\t' && !atLineEnd);
-            int width = literal ? 1 : 3;
-
-            // Keep room for the soft break's "=" unless this is the last character of the line.
-            int limit = atLineEnd ? MaxLineLength : MaxLineLength - 1;
-            if (lineLength + width > limit)
-            {
-                output.Write((byte)'=');
-                output.Write(newline);
-                lineLength = 0;
-            }
-
-            if (literal)
-            {
-                output.Write(b);
-            }
-            else
-            {
-                Span<byte> escape = output.GetSpan(3);
-                escape[0] = (byte)'=';
-                escape[1] = Hex[b >> 4];
-                escape[2] = Hex[b & 0xF];
-                output.Advance(3);
-            }
-
-            lineLength += width;
-            i++;
+            int lf = data.IndexOf(newline);
+            EncodeLine(lf < 0 ? data : data[..lf], newline, output);
+            if (lf < 0)
+                return;
+            output.Write(newline);
+            data = data[(lf + newline.Length)..];
         }
     }
 
-    private static bool IsHex(byte b) => char.IsAsciiHexDigit((char)b);
+    /// <summary>One hard line, in chunks so the worst case (every byte escaped, a soft break every 25) fits the buffer.</summary>
+    private static void EncodeLine(ReadOnlySpan<byte> line, ReadOnlySpan<byte> newline, OutputBuffer output)
+    {
+        const int Chunk = 4096;
+        int lineLength = 0;
+        for (int start = 0; start < line.Length; start += Chunk)
+        {
+            int end = Math.Min(line.Length, start + Chunk);
+            Span<byte> destination = output.GetSpan(Chunk * 3 + (Chunk / 25 + 1) * 3);
+            int o = 0;
+            for (int i = start; i < end; i++)
+            {
+                byte b = line[i];
+                bool last = i == line.Length - 1;
+                bool literal = Literal[b] || (b is (byte)' ' or (byte)'\t' && !last);
+                int width = literal ? 1 : 3;
 
-    private static int HexValue(byte b) => b <= '9' ? b - '0' : (b | 0x20) - 'a' + 10;
+                // Keep room for the soft break's "=" unless this is the last character of the line.
+                if (lineLength + width > (last ? MaxLineLength : MaxLineLength - 1))
+                {
+                    destination[o++] = (byte)'=';
+                    newline.CopyTo(destination[o..]);
+                    o += newline.Length;
+                    lineLength = 0;
+                }
+
+                if (literal)
+                {
+                    destination[o++] = b;
+                }
+                else
+                {
+                    destination[o] = (byte)'=';
+                    destination[o + 1] = Hex[b >> 4];
+                    destination[o + 2] = Hex[b & 0xF];
+                    o += 3;
+                }
+
+                lineLength += width;
+            }
+
+            output.Advance(o);
+        }
+    }
+
 }

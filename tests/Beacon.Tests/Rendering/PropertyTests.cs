@@ -47,6 +47,48 @@ public sealed class PropertyTests
     }
 
     [Fact]
+    public void Quoted_printable_splicing_decodes_to_the_same_text_as_rewriting_the_plain_part()
+    {
+        var random = new Random(1234);
+        for (int i = 0; i < 300; i++)
+        {
+            string html = (RandomHtml(random) + (random.Next(2) == 0 ? "\r\n" : string.Empty)).ReplaceLineEndings("\r\n");
+            byte[] plain = Encoding.UTF8.GetBytes(html);
+            byte[] qp = Encoding.ASCII.GetBytes(MimeKitQuotedPrintable(plain));
+            RenderOptions options = RenderHarness.Options(initialOpen: random.Next(2) == 0);
+            (byte[] fromPlain, _) = RenderHarness.Render(Mail.SinglePart("text/html", html, "binary"), options);
+            (byte[] fromQp, RenderReport report) = RenderHarness.Render(Mail.SinglePart("text/html", Encoding.ASCII.GetString(qp), "quoted-printable"), options);
+            Assert.Equal(RenderHarness.DecodedBody(fromPlain), RenderHarness.DecodedBody(fromQp));
+            Assert.InRange(RenderHarness.LongestLine(fromQp), 0, 998);
+        }
+    }
+
+    [Theory]
+    [InlineData("a\nb <a href=3D\"https://x.example/\">x</a> and a very long tail that goes on and on and on and on=\r\n and on\r\nc\r\n")]
+    [InlineData("<a data-msys-linkname=3D\"x\"\r\n  data-msys-clicktrack=3D\"0\"\r\n href=3D\"https://x.example/\">x</a>")]
+    [InlineData("<body>\r\n</body>=\r\n")]
+    [InlineData("<body>\r\n")]
+    public void Quoted_printable_splicing_handles_lone_line_feeds_edits_across_lines_and_the_end(string encoded)
+    {
+        byte[] source = Encoding.ASCII.GetBytes(encoded);
+        byte[] decoded = new byte[source.Length];
+        Assert.True(Beacon.Rendering.QuotedPrintable.TryDecode(source, decoded, out int n));
+        string html = Encoding.Latin1.GetString(decoded, 0, n);
+        (byte[] fromPlain, _) = RenderHarness.Render(Mail.SinglePart("text/html", html, "binary", bodyEncoding: Encoding.Latin1));
+        (byte[] fromQp, _) = RenderHarness.Render(Mail.SinglePart("text/html", encoded, "quoted-printable"));
+        Assert.Equal(RenderHarness.DecodedBody(fromPlain), RenderHarness.DecodedBody(fromQp));
+        Assert.InRange(RenderHarness.LongestLine(fromQp), 0, 76);
+    }
+
+    private static string MimeKitQuotedPrintable(byte[] data)
+    {
+        var encoder = new MimeKit.Encodings.QuotedPrintableEncoder();
+        byte[] output = new byte[encoder.EstimateOutputLength(data.Length)];
+        int n = encoder.Flush(data, 0, data.Length, output);
+        return Encoding.ASCII.GetString(output, 0, n).ReplaceLineEndings("\r\n");
+    }
+
+    [Fact]
     public void Random_bytes_never_throw()
     {
         var random = new Random(42);
