@@ -20,6 +20,13 @@ if (args.Length > 0 && args[0] == "--quick")
         watch.Restart();
         for (int i = 0; i < 200; i++)
             benchmarks.RenderWithoutTracking();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        benchmarks.Render();
+        long rendered = GC.GetAllocatedBytesForCurrentThread() - before;
+        before = GC.GetAllocatedBytesForCurrentThread();
+        benchmarks.RenderWithoutTracking();
+        long copied = GC.GetAllocatedBytesForCurrentThread() - before;
+        Console.WriteLine($"message {benchmarks.MessageLength} bytes; allocated {rendered} (render), {copied} (without tracking)");
         Console.WriteLine($"MimeKit {mimekit:F0} us, render {render:F0} us, render without tracking {watch.Elapsed.TotalMicroseconds / 200:F0} us");
     }
 

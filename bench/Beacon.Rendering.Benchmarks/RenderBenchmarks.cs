@@ -22,6 +22,8 @@ public class RenderBenchmarks
     [Params("newsletter-50KB-qp", "message-1MB")]
     public string Message { get; set; } = "newsletter-50KB-qp";
 
+    public int MessageLength => _message.Length;
+
     [GlobalSetup]
     public void Setup()
     {

@@ -44,6 +44,8 @@ internal static class HtmlEntities
     {
         if (quote == 0 && value.AsSpan().IndexOfAny(" \t\n\f\r\"'=<>`") >= 0)
             quote = (byte)'"';
+        if (value.AsSpan().IndexOfAny(quote == '\'' ? "&'" : "&\"") < 0)
+            return value;
         var builder = new StringBuilder(value.Length + 16);
         foreach (char c in value)
         {
