@@ -28,6 +28,13 @@ internal ref struct HtmlTokenizer
     private int _pos;
     private byte[]? _rawText;
 
+    // The next "-->", "]>" and ">" found by an earlier search (-1: none before the end; -2: not searched yet).
+    // Positions only move forward, so a remembered hit still is the first one after any later position before it:
+    // this keeps "<!--[if" or "<!x" repeated a million times without a close linear, not quadratic.
+    private int _commentClose = -2;
+    private int _conditionalOpen = -2;
+    private int _tagClose = -2;
+
     /// <param name="attributes">Cleared and filled with the attributes of each tag <see cref="Next"/> returns.</param>
     public HtmlTokenizer(ReadOnlySpan<byte> html, List<HtmlAttribute> attributes)
     {
@@ -100,8 +107,18 @@ internal ref struct HtmlTokenizer
 
     private void SkipTo(int from, ReadOnlySpan<byte> terminator)
     {
-        int i = from >= _html.Length ? -1 : _html[from..].IndexOf(terminator);
-        _pos = i < 0 ? _html.Length : from + i + terminator.Length;
+        int i = Find(from, terminator, ref _tagClose);
+        _pos = i < 0 ? _html.Length : i + terminator.Length;
+    }
+
+    /// <summary>The absolute offset of the first <paramref name="needle"/> at or after <paramref name="from"/>, or -1.</summary>
+    private readonly int Find(int from, ReadOnlySpan<byte> needle, ref int cached)
+    {
+        if (cached == -1 || cached >= from)
+            return cached;
+        int i = from >= _html.Length ? -1 : _html[from..].IndexOf(needle);
+        cached = i < 0 ? -1 : from + i;
+        return cached;
     }
 
     private void SkipComment(int body)
@@ -119,20 +136,23 @@ internal ref struct HtmlTokenizer
             return;
         }
 
-        int close = rest.IndexOf("-->"u8);
-        int bang = rest.IndexOf("--!>"u8);
+        // Every search is bounded by the first "-->", so a document of many comments stays linear.
+        int closeAt = Find(body, "-->"u8, ref _commentClose);
+        int close = closeAt < 0 ? -1 : closeAt - body;
+        ReadOnlySpan<byte> comment = close < 0 ? rest : rest[..close];
         if (rest.Length >= 3 && Ascii.EqualsIgnoreCase(rest[..3], "[if"u8))
         {
             // <!--[if mso]> … <![endif]-->: continue with the markup inside; <![endif]--> is then a bogus comment.
-            int open = rest.IndexOf("]>"u8);
-            if (open >= 0 && (close < 0 || open < close))
+            int openAt = Find(body, "]>"u8, ref _conditionalOpen);
+            if (openAt >= 0 && (close < 0 || openAt - body < close))
             {
-                _pos = body + open + 2;
+                _pos = openAt + 2;
                 return;
             }
         }
 
-        if (bang >= 0 && (close < 0 || bang < close))
+        int bang = comment.IndexOf("--!>"u8);
+        if (bang >= 0)
             _pos = body + bang + 4;
         else
             _pos = close < 0 ? _html.Length : body + close + 3;

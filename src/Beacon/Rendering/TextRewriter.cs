@@ -77,17 +77,30 @@ internal static class TextRewriter
 
     private static int TrimTrailing(ReadOnlySpan<byte> text, int start, int hostStart, int end)
     {
+        // Counted once and kept up to date, so a URL followed by a million ")" is still linear.
+        int parentheses = text[start..end].Count((byte)'(') - text[start..end].Count((byte)')');
+        int brackets = text[start..end].Count((byte)'[') - text[start..end].Count((byte)']');
         while (end > hostStart)
         {
             byte last = text[end - 1];
             if (last is (byte)'.' or (byte)',' or (byte)';' or (byte)':' or (byte)'!' or (byte)'?' or (byte)'\'')
+            {
                 end--;
-            else if (last == ')' && text[start..end].Count((byte)'(') < text[start..end].Count((byte)')'))
+            }
+            else if (last == ')' && parentheses < 0)
+            {
                 end--;
-            else if (last == ']' && text[start..end].Count((byte)'[') < text[start..end].Count((byte)']'))
+                parentheses++;
+            }
+            else if (last == ']' && brackets < 0)
+            {
                 end--;
+                brackets++;
+            }
             else
+            {
                 break;
+            }
         }
 
         return end;

@@ -114,6 +114,21 @@ public sealed class PropertyTests
         }
     }
 
+    [Theory]
+    [InlineData("<!---->", 400_000)]
+    [InlineData("<!--[if x]>", 400_000)]
+    [InlineData("<a href='https://x.example/' ", 100_000)]
+    [InlineData(")", 2_000_000)]
+    [InlineData("{{", 1_000_000)]
+    public void Pathological_repetition_stays_linear(string piece, int count)
+    {
+        string body = (piece == ")" ? "see https://x.example/" : string.Empty) + string.Concat(Enumerable.Repeat(piece, count));
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        (_, RenderReport report) = RenderHarness.Render(Mail.SinglePart(piece == ")" ? "text/plain" : "text/html", body, "8bit"));
+        Assert.NotEqual(RenderSkipReason.InternalError, report.SkipReason);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"took {watch.Elapsed}");
+    }
+
     [Fact]
     public void The_tokenizer_terminates_on_any_prefix_of_a_document()
     {
