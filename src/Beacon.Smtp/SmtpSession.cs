@@ -10,7 +10,7 @@ namespace Beacon.Smtp;
 /// message content, spooling) and reports back through <see cref="TlsEstablished"/>, <see cref="ChunkReceived"/>
 /// and <see cref="MessageCompleted"/>.
 /// </summary>
-public sealed class SmtpSession
+public sealed partial class SmtpSession
 {
     private readonly SmtpSessionOptions _options;
     private readonly bool _relayPermittedForPeer;
@@ -273,8 +273,6 @@ public sealed class SmtpSession
         return new SmtpStep(new SmtpReply(221, "2.0.0", "Bye"), SessionEffect.Close);
     }
 
-    private bool AuthOffered => _options.AuthAvailable && (IsTls || _options.AllowInsecureAuth);
-
     private SmtpStep Mail(string argument)
     {
         var result = MailPath.TryParse(argument, "FROM:", allowNull: true, allowPostmaster: false, out var path);
@@ -389,46 +387,6 @@ public sealed class SmtpSession
         return new SmtpStep(new SmtpReply(354, null, "End data with <CR><LF>.<CR><LF>"), SessionEffect.ReceiveData);
     }
 
-    private SmtpStep Bdat(string argument)
-    {
-        if (!_options.Chunking)
-        {
-            return Fail(new SmtpReply(500, "5.5.1", "Command unrecognized"));
-        }
-
-        if (!TryParseBdat(argument, out var size, out var last))
-        {
-            // The chunk's length is unknown, so the byte stream can't be followed any more.
-            return Fail(new SmtpReply(501, "5.5.4", "Syntax: BDAT chunk-size [LAST]")) with { Effect = SessionEffect.Close };
-        }
-
-        return new SmtpStep(null, SessionEffect.ReceiveChunk, size, last);
-    }
-
-    /// <summary>bdat-cmd = "BDAT" SP chunk-size [ SP end-marker ] CR LF; chunk-size = 1*DIGIT; end-marker = "LAST" (RFC 3030 §2).</summary>
-    private static bool TryParseBdat(string argument, out long size, out bool last)
-    {
-        last = false;
-        var parts = argument.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        if (parts.Length is < 1 or > 2 || !long.TryParse(parts[0], System.Globalization.NumberStyles.None, null, out size))
-        {
-            size = 0;
-            return false;
-        }
-
-        if (parts.Length == 2)
-        {
-            if (!parts[1].Equals("LAST", StringComparison.OrdinalIgnoreCase))
-            {
-                return false;
-            }
-
-            last = true;
-        }
-
-        return true;
-    }
-
     private SmtpStep Reset(string argument)
     {
         if (argument.Length > 0)
@@ -443,150 +401,6 @@ public sealed class SmtpSession
         }
 
         return Ok(new SmtpReply(250, "2.0.0", "OK"));
-    }
-
-    private SmtpStep StartTls(string argument)
-    {
-        if (argument.Length > 0)
-        {
-            return Fail(new SmtpReply(501, "5.5.4", "Syntax: STARTTLS"));
-        }
-
-        if (IsTls)
-        {
-            return Fail(new SmtpReply(503, "5.5.1", "TLS already active"));
-        }
-
-        if (!_options.TlsAvailable)
-        {
-            return Fail(new SmtpReply(502, "5.5.1", "STARTTLS not available"));
-        }
-
-        if (!Extended)
-        {
-            return Fail(new SmtpReply(503, "5.5.1", "Send EHLO first"));
-        }
-
-        return new SmtpStep(new SmtpReply(220, "2.0.0", "Ready to start TLS"), SessionEffect.StartTls);
-    }
-
-    private SmtpStep Auth(string argument)
-    {
-        if (!_options.AuthAvailable)
-        {
-            return Fail(new SmtpReply(502, "5.5.1", "AUTH not available"));
-        }
-
-        if (!Extended)
-        {
-            return Fail(new SmtpReply(503, "5.5.1", "Send EHLO first"));
-        }
-
-        if (!AuthOffered)
-        {
-            return Fail(new SmtpReply(538, "5.7.11", "Encryption required for requested authentication mechanism"));
-        }
-
-        if (User is not null)
-        {
-            return Fail(new SmtpReply(503, "5.5.1", "Already authenticated"));
-        }
-
-        var space = argument.IndexOf(' ');
-        var mechanism = space < 0 ? argument : argument[..space];
-        var initial = space < 0 ? null : argument[(space + 1)..];
-        _auth = SmtpAuthExchange.Start(mechanism);
-        if (_auth is null)
-        {
-            return Fail(new SmtpReply(504, "5.5.4", "Unrecognized authentication type"));
-        }
-
-        if (initial is null)
-        {
-            State = SmtpState.Auth;
-            return Ok(_auth.NextChallenge());
-        }
-
-        return AuthResponse(Encoding.UTF8.GetBytes(initial), initialResponse: true);
-    }
-
-    private SmtpStep ContinueAuth(ReadOnlySpan<byte> line) => AuthResponse(line, initialResponse: false);
-
-    private SmtpStep AuthResponse(ReadOnlySpan<byte> line, bool initialResponse)
-    {
-        var exchange = _auth!;
-        State = SmtpState.Ready;
-        if (line.SequenceEqual("*"u8))
-        {
-            _auth = null;
-            return Fail(new SmtpReply(501, "5.7.0", "Authentication cancelled"));
-        }
-
-        // RFC 4954 §4: "=" is an empty initial response.
-        if (!SmtpAuthExchange.TryDecode(initialResponse && line.SequenceEqual("="u8) ? [] : line, out var decoded))
-        {
-            _auth = null;
-            return Fail(new SmtpReply(501, "5.5.2", "Cannot decode response"));
-        }
-
-        if (!exchange.Accept(decoded))
-        {
-            _auth = null;
-            return Fail(new SmtpReply(501, "5.5.2", "Malformed authentication response"));
-        }
-
-        if (!exchange.Complete)
-        {
-            State = SmtpState.Auth;
-            return Ok(exchange.NextChallenge());
-        }
-
-        _auth = null;
-        User = _authenticate(exchange.Username!, exchange.Password!);
-        if (User?.CustomerId is { } customer)
-        {
-            ConnectionContext["mo_customer_id"] = customer;
-        }
-
-        return User is null
-            ? Fail(new SmtpReply(535, "5.7.8", "Authentication credentials invalid"))
-            : Ok(new SmtpReply(235, "2.7.0", "Authentication successful"));
-    }
-
-    /// <summary>
-    /// XSETCONTEXT name=value *(SP name=value) (Momentum, spec §F6.5): sets connection context variables; values
-    /// are xtext (RFC 3461 §4: "+" HEXDIG HEXDIG stands for one octet). Only where the host allows it.
-    /// </summary>
-    private SmtpStep XSetContext(string argument)
-    {
-        if (!_options.XSetContext)
-        {
-            return Fail(new SmtpReply(500, "5.5.1", "Command unrecognized"));
-        }
-
-        var values = new List<(string, string)>();
-        foreach (var pair in argument.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var equals = pair.IndexOf('=');
-            if (equals <= 0 || !Xtext.TryDecode(pair[(equals + 1)..], out var value))
-            {
-                return Fail(new SmtpReply(501, "5.5.4", "Syntax: XSETCONTEXT name=value ..."));
-            }
-
-            values.Add((pair[..equals], value));
-        }
-
-        if (values.Count == 0)
-        {
-            return Fail(new SmtpReply(501, "5.5.4", "Syntax: XSETCONTEXT name=value ..."));
-        }
-
-        foreach (var (name, value) in values)
-        {
-            ConnectionContext[name] = value;
-        }
-
-        return Ok(new SmtpReply(250, "2.0.0", "Context set"));
     }
 
     private static SmtpStep Ok(SmtpReply reply) => new(reply);
