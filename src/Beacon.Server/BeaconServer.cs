@@ -47,10 +47,6 @@ public sealed class BeaconServer : IAsyncDisposable
 
     public static async Task<BeaconServer> StartAsync(BeaconOptions options, bool consoleLifetime, Action<ILoggingBuilder>? logging = null)
     {
-        // Spool commits block in fsync(2) and policy calls run Lua on pool threads. The pool's default minimum
-        // (one thread per core) would make concurrent sessions queue behind the slow thread injection.
-        ThreadPool.GetMinThreads(out var workers, out var completion);
-        ThreadPool.SetMinThreads(Math.Max(workers, 64), completion);
         var dataDir = Path.GetFullPath(options.DataDir);
         Directory.CreateDirectory(dataDir);
         var dataLock = LockDataDir(dataDir);
