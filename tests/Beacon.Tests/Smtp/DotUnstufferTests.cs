@@ -46,6 +46,57 @@ public sealed class DotUnstufferTests
         Assert.Equal("x\r\n", content);
     }
 
+    [Fact]
+    public void Random_content_stuffed_by_a_client_decodes_back_exactly_whatever_the_chunking()
+    {
+        var random = new Random(5321);
+        for (var round = 0; round < 2000; round++)
+        {
+            var content = RandomContent(random);
+            var (decoded, ended, left) = Decode(Stuff(content) + "QUIT\r\n", random.Next(1, 40));
+            Assert.True(ended, $"round {round}");
+            Assert.Equal(content, decoded);
+            Assert.Equal(6, left);
+        }
+    }
+
+    /// <summary>What an RFC 5321 client sends: a dot added to every line that starts with one, then CRLF "." CRLF.</summary>
+    private static string Stuff(string content)
+    {
+        var builder = new System.Text.StringBuilder();
+        var lineStart = true;
+        for (var i = 0; i < content.Length; i++)
+        {
+            if (lineStart && content[i] == '.')
+            {
+                builder.Append('.');
+            }
+
+            builder.Append(content[i]);
+            lineStart = content[i] == '\n' && i > 0 && content[i - 1] == '\r';
+        }
+
+        return builder + (content.Length == 0 || content.EndsWith("\r\n", StringComparison.Ordinal) ? string.Empty : "\r\n") + ".\r\n";
+    }
+
+    private static string RandomContent(Random random)
+    {
+        var pieces = new[] { ".", "..", "a", "xyz", "\r\n", "\r", "\n", " ", "\u00e9" };
+        var builder = new System.Text.StringBuilder();
+        for (var n = random.Next(0, 60); n > 0; n--)
+        {
+            builder.Append(pieces[random.Next(pieces.Length)]);
+        }
+
+        // A client ends the content with CRLF before the dot line; make that part of the content.
+        if (builder.Length > 0 && !builder.ToString().EndsWith("\r\n", StringComparison.Ordinal))
+        {
+            builder.Append("\r\n");
+        }
+
+        return builder.ToString();
+    }
+
     /// <summary>Feeds <paramref name="wire"/> in pieces, the way a socket would, keeping unconsumed look-ahead.</summary>
     private static (string Content, bool Ended, int Left) Decode(string wire, int chunkSize)
     {
