@@ -66,6 +66,24 @@ public sealed class ProcessLifecycleTests
     }
 
     [Fact]
+    public async Task Config_check_for_a_listener_and_peer_shows_each_value_and_its_scope()
+    {
+        var (exit, output) = await BeaconProcess.RunAsync(
+            "config", "check", "--listener", "default", "--peer", "10.1.2.3",
+            "--set", "smtp:listeners:0:smtpapi:open_tracking_enabled=true",
+            "--set", "smtp:listeners:0:peers:0:cidr=10.0.0.0/8",
+            "--set", "smtp:listeners:0:peers:0:smtpapi:tracking_domain=trk.example.com",
+            "--set", "smtpapi:click_tracking_scheme=HTTPS");
+
+        Assert.Equal(0, exit);
+        Assert.Contains("listener default, peer 10.1.2.3: must authenticate to relay", output, StringComparison.Ordinal);
+        Assert.Matches(@"open_tracking_enabled\s+true\s+listener 'default'\n", output);
+        Assert.Matches(@"tracking_domain\s+trk\.example\.com\s+listener 'default' peer 10\.0\.0\.0/8\n", output);
+        Assert.Matches(@"click_tracking_scheme\s+https\s+global smtpapi\n", output);
+        Assert.Matches(@"tracking_link_expiry\s+31536000\s+default\n", output);
+    }
+
+    [Fact]
     public async Task A_second_process_on_the_same_data_dir_is_refused()
     {
         var dataDir = Directory.CreateTempSubdirectory("beacon-lock-").FullName;
