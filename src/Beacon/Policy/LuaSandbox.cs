@@ -54,7 +54,7 @@ internal sealed class LuaSandbox : IDisposable
         try
         {
             lua.GetGlobal("__beacon_run");
-            lua.PushString(PhaseName(phase));
+            lua.PushString(HookName(phase));
             PushInput(message);
             _limited = true;
             var status = lua.PCall(2, 1, 0);
@@ -263,7 +263,8 @@ internal sealed class LuaSandbox : IDisposable
     /// <summary>field-name = 1*ftext; ftext = %d33-57 / %d59-126 (RFC 5322 §3.6.8).</summary>
     private static bool IsFieldName(string name) => name.Length > 0 && name.All(c => c is >= (char)33 and <= (char)126 and not ':');
 
-    private static string PhaseName(PolicyPhase phase) => phase switch
+    /// <summary>The hook's name without "validate_", as scripts define it.</summary>
+    internal static string HookName(PolicyPhase phase) => phase switch
     {
         PolicyPhase.Connect => "connect",
         PolicyPhase.Ehlo => "ehlo",
@@ -274,8 +275,6 @@ internal sealed class LuaSandbox : IDisposable
         PolicyPhase.DataSpoolEachRcpt => "data_spool_each_rcpt",
         _ => throw new ArgumentOutOfRangeException(nameof(phase)),
     };
-
-    internal static string HookName(PolicyPhase phase) => PhaseName(phase);
 
     /// <summary>lua_Alloc: realloc with a cap. Returning null makes Lua raise its own memory error.</summary>
     private IntPtr Allocate(IntPtr userData, IntPtr pointer, UIntPtr oldSize, UIntPtr newSize)

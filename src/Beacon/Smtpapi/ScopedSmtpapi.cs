@@ -27,16 +27,23 @@ public sealed class ScopedSmtpapi
 {
     private readonly BeaconOptions _options;
 
-    public ScopedSmtpapi(BeaconOptions options) => _options = options;
+    // Each listener's peer blocks, parsed once and ordered most specific first: resolution runs per message.
+    private readonly Dictionary<ListenerOptions, (IPNetwork Network, PeerOptions Peer)[]> _peers = new(ReferenceEqualityComparer.Instance);
+
+    public ScopedSmtpapi(BeaconOptions options)
+    {
+        _options = options;
+        foreach (var listener in options.Smtp.Listeners)
+        {
+            _peers[listener] = PeersOf(listener);
+        }
+    }
 
     public ConfiguredSmtpapi Resolve(ListenerOptions listener, IPAddress peer)
     {
         var scopes = new List<(string Name, SmtpapiScope Scope)>();
-        var match = listener.Peers
-            .Select(p => (Peer: p, Network: IPNetwork.Parse(p.Cidr)))
-            .Where(p => p.Network.Contains(peer))
-            .OrderByDescending(p => p.Network.PrefixLength)
-            .FirstOrDefault();
+        var peers = _peers.TryGetValue(listener, out var known) ? known : PeersOf(listener);
+        var match = peers.FirstOrDefault(p => p.Network.Contains(peer));
         if (match.Peer is not null)
         {
             scopes.Add(($"listener '{listener.Name}' peer {match.Peer.Cidr}", match.Peer.Smtpapi));
@@ -56,6 +63,9 @@ public sealed class ScopedSmtpapi
             Pick(scopes, s => s.MaxMetadataLen, tracker.MaxMetadataLen, "engagement_tracker"),
             Pick(scopes, s => s.DefaultCustomerId, null));
     }
+
+    private static (IPNetwork Network, PeerOptions Peer)[] PeersOf(ListenerOptions listener) =>
+        [.. listener.Peers.Select(p => (Network: IPNetwork.Parse(p.Cidr), Peer: p)).OrderByDescending(p => p.Network.PrefixLength)];
 
     private static Sourced<T> Pick<T>(List<(string Name, SmtpapiScope Scope)> scopes, Func<SmtpapiScope, T?> read, T fallback, string fallbackName = "default")
         where T : class? => PickCore(scopes, s => read(s), fallback, fallbackName);
