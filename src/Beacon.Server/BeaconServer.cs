@@ -1,8 +1,11 @@
 using Beacon.Config;
+using Beacon.Delivery;
 using Beacon.Events;
 using Beacon.Ingress;
 using Beacon.Links;
 using Beacon.Policy;
+using Beacon.Queue;
+using Beacon.Rendering;
 using Beacon.Smtpapi;
 using Beacon.Spool;
 using Microsoft.AspNetCore.Builder;
@@ -16,23 +19,26 @@ using Microsoft.Extensions.Logging;
 namespace Beacon.Server;
 
 /// <summary>
-/// The composition root: one process with the SMTP listeners on Kestrel, the spool and the event pipeline.
-/// Start-up order: lock the data dir, build the host, recover the spool, load the policy scripts, open the
-/// keyring, open the listeners. Shutdown stops the listeners first and the event writer last, so that every
-/// event a session produced is written before the process exits.
+/// The composition root: one process with the SMTP listeners on Kestrel, the spool, the delivery queue and the
+/// event pipeline. Start-up order: lock the data dir, build the host, recover the spool, load the policy
+/// scripts, open the keyring, start delivery with the recovered messages, open the listeners. Shutdown stops the
+/// listeners first, then delivery (in-flight attempts finish within delivery.shutdown_timeout), and the event
+/// writer last, so that every event a session or a delivery produced is written before the process exits.
 /// </summary>
 public sealed class BeaconServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly SmtpIngress _ingress;
+    private readonly DeliveryQueue _queue;
     private readonly EventPipeline _events;
     private readonly FileStream _lock;
     private bool _stopped;
 
-    private BeaconServer(WebApplication app, SmtpIngress ingress, EventPipeline events, FileStream dataLock, IReadOnlyList<Listener> listeners, SpoolStore spool)
+    private BeaconServer(WebApplication app, SmtpIngress ingress, DeliveryQueue queue, EventPipeline events, FileStream dataLock, IReadOnlyList<Listener> listeners, SpoolStore spool)
     {
         _app = app;
         _ingress = ingress;
+        _queue = queue;
         _events = events;
         _lock = dataLock;
         Listeners = listeners;
@@ -42,6 +48,13 @@ public sealed class BeaconServer : IAsyncDisposable
     public IReadOnlyList<Listener> Listeners { get; }
 
     public SpoolStore Spool { get; }
+
+    public DeliveryQueue Queue => _queue;
+
+    public CaptureStore Captured => _app.Services.GetRequiredService<CaptureStore>();
+
+    /// <summary>The process's services, for verbs and tests that need a part of the running server.</summary>
+    public IServiceProvider Services => _app.Services;
 
     public string EventsFile => _events.FilePath;
 
@@ -88,6 +101,15 @@ public sealed class BeaconServer : IAsyncDisposable
         builder.Services.AddSingleton(sp => Keyring.LoadOrCreate(Keyring.DefaultPath(dataDir), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("Beacon.Links")));
         builder.Services.AddSingleton<LinkCodec>();
         builder.Services.AddSingleton<LinkBuilder>();
+        builder.Services.AddSingleton(options.Delivery);
+        builder.Services.AddSingleton<Router>();
+        builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<DeliveryEvents>(sp, options.NodeName));
+        builder.Services.AddSingleton<DeliveryQueue>();
+        builder.Services.AddSingleton(sp => new MessageRenderer(sp.GetRequiredService<ILogger<MessageRenderer>>()));
+        builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<CopyWriter>(sp, options.NodeName));
+        builder.Services.AddSingleton(sp => new CaptureStore(dataDir));
+        builder.Services.AddSingleton<MxResolver>();
+        builder.Services.AddSingleton<DeliveryAgent>();
 
         var listeners = options.Smtp.Listeners.Select(l => new Listener(l, dataDir)).ToList();
         var bindings = new List<(Listener Listener, ListenOptions Options)>();
@@ -111,6 +133,7 @@ public sealed class BeaconServer : IAsyncDisposable
         var spool = app.Services.GetRequiredService<SpoolStore>();
         var waiting = spool.Recover();
         logger.LogInformation("spool: {Count} messages waiting in {Path}", waiting.Count, spool.QueueDir);
+        var queue = app.Services.GetRequiredService<DeliveryQueue>();
         try
         {
             app.Services.GetRequiredService<IPolicy>();
@@ -130,10 +153,14 @@ public sealed class BeaconServer : IAsyncDisposable
             // The keyring is created on first start; a node that cannot seal links refuses to start (KeyringException).
             var sealing = app.Services.GetRequiredService<Keyring>().ActiveKey();
             logger.LogInformation("links: sealing with key {Id} of {Path}", sealing.Id, app.Services.GetRequiredService<Keyring>().Path);
+            var agent = app.Services.GetRequiredService<DeliveryAgent>();
+            await queue.StartAsync(waiting, agent.RunAsync).ConfigureAwait(false);
+            logger.LogInformation("delivery: mode {Mode}{Smarthost}", options.Delivery.Mode, options.Delivery.Mode == "smarthost" ? $" via {options.Delivery.Smarthost}" : string.Empty);
             await app.StartAsync().ConfigureAwait(false);
         }
         catch
         {
+            await queue.DisposeAsync().ConfigureAwait(false);
             await events.DisposeAsync().ConfigureAwait(false);
             await dataLock.DisposeAsync().ConfigureAwait(false);
             throw;
@@ -145,7 +172,7 @@ public sealed class BeaconServer : IAsyncDisposable
             logger.LogInformation("smtp {Name}: listening on {Endpoint}{Tls}", listener.Name, listen.IPEndPoint, listener.Certificate is null ? string.Empty : " (STARTTLS)");
         }
 
-        return new BeaconServer(app, ingress, events, dataLock, listeners, spool);
+        return new BeaconServer(app, ingress, queue, events, dataLock, listeners, spool);
     }
 
     /// <summary>Returns when SIGINT/SIGTERM (or <see cref="StopAsync"/>) asks the server to stop.</summary>
@@ -161,6 +188,7 @@ public sealed class BeaconServer : IAsyncDisposable
         _stopped = true;
         _ingress.BeginShutdown();
         await _app.StopAsync().ConfigureAwait(false);
+        await _queue.DisposeAsync().ConfigureAwait(false);
         await _events.DisposeAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         await _lock.DisposeAsync().ConfigureAwait(false);

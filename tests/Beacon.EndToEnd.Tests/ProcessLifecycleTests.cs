@@ -11,7 +11,7 @@ public sealed class ProcessLifecycleTests
     {
         var dataDir = Directory.CreateTempSubdirectory("beacon-term-").FullName;
         var port = BeaconProcess.FreePort();
-        using var beacon = BeaconProcess.Start("run", "--data", dataDir, "--set", $"smtp:listeners:0:listen=127.0.0.1:{port}");
+        using var beacon = BeaconProcess.Start("run", "--data", dataDir, "--set", $"smtp:listeners:0:listen=127.0.0.1:{port}", "--set", "delivery:suspended=true");
         await beacon.WaitForPortAsync(port);
 
         using var tcp = new TcpClient();

@@ -27,6 +27,9 @@ public sealed class BeaconOptions
 
     [ConfigurationKeyName("policy")]
     public PolicyOptions Policy { get; set; } = new();
+
+    [ConfigurationKeyName("delivery")]
+    public DeliveryOptions Delivery { get; set; } = new();
 }
 
 public sealed class SmtpOptions

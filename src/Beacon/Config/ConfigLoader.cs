@@ -68,6 +68,7 @@ public static class ConfigLoader
 
     private static void ApplyDefaults(BeaconOptions options)
     {
+        options.Delivery.HeloName ??= Smtp.Mailbox.IsDomain(options.NodeName) ? options.NodeName : "localhost";
         if (options.Smtp.Listeners.Count == 0)
         {
             options.Smtp.Listeners.Add(new ListenerOptions());
@@ -105,6 +106,7 @@ public static class ConfigLoader
         }
 
         Positive(errors, "spool:shutdown_timeout", options.Spool.ShutdownTimeout);
+        options.Delivery.Validate(errors);
         ValidateScope(errors, "smtpapi", options.Smtpapi);
         if (options.EngagementTracker.MaxMetadataLen < 0)
         {

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Beacon.Events;
 using Beacon.Policy;
+using Beacon.Queue;
 using Beacon.Smtp;
 using Beacon.Smtpapi;
 using Beacon.Spool;
@@ -15,7 +16,7 @@ namespace Beacon.Ingress;
 /// The whole transaction is one unit: every recipient is spooled with the one body, or none is.
 /// </summary>
 public sealed class MessageAcceptor(
-    SpoolStore spool, EventPipeline events, MessageIdGenerator ids, IPolicy policy, SmtpapiStage smtpapi,
+    SpoolStore spool, EventPipeline events, MessageIdGenerator ids, IPolicy policy, SmtpapiStage smtpapi, DeliveryQueue queue,
     string nodeName, TimeProvider time, ILogger<MessageAcceptor> logger)
 {
     public IncomingMessage Begin(SmtpSession session, long sizeLimit)
@@ -65,8 +66,14 @@ public sealed class MessageAcceptor(
             incoming.ReplaceHeaderSection(headers.Serialize(), headers.BodyOffset);
         }
 
+        var subject = headers.Fields.FirstOrDefault(f => f.Name.Equals("Subject", StringComparison.OrdinalIgnoreCase)) is { } field
+            ? MimeKit.Utils.Rfc2047.DecodeText(field.RawValue)
+            : null;
+        var from = FriendlyFrom(headers.Values("From").FirstOrDefault());
         var message = new SpooledMessage
         {
+            Subject = subject,
+            FriendlyFrom = from,
             MessageId = incoming.MessageId,
             TransmissionId = incoming.TransmissionId,
             ReceivedAt = time.GetUtcNow(),
@@ -93,10 +100,6 @@ public sealed class MessageAcceptor(
             return new SmtpReply(451, "4.3.0", "Temporary storage failure, try again later");
         }
 
-        var subject = headers.Fields.FirstOrDefault(f => f.Name.Equals("Subject", StringComparison.OrdinalIgnoreCase)) is { } field
-            ? MimeKit.Utils.Rfc2047.DecodeText(field.RawValue)
-            : null;
-        var from = FriendlyFrom(headers.Values("From").FirstOrDefault());
         for (var i = 0; i < transaction.Recipients.Count; i++)
         {
             var tracking = settings[i];
@@ -115,6 +118,7 @@ public sealed class MessageAcceptor(
             await events.PublishAsync(item).ConfigureAwait(false);
         }
 
+        await queue.EnqueueAsync(message).ConfigureAwait(false);
         return new SmtpReply(250, "2.0.0", $"OK {message.MessageId}");
     }
 

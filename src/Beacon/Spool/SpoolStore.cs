@@ -87,6 +87,17 @@ public sealed class SpoolStore
         DurableFile.WriteAtomically(MetaPath(message.MessageId), JsonSerializer.SerializeToUtf8Bytes(message, SpooledMessage.Json));
 
     /// <summary>
+    /// Removes a message whose every recipient has reached a final state. Not synced: a crash before the
+    /// removal reaches the disk brings the message back, and its unfinished-looking recipients are delivered again
+    /// (delivery is at-least-once; the metadata is updated before this when that matters).
+    /// </summary>
+    public void Remove(string messageId)
+    {
+        TryDelete(MetaPath(messageId));
+        TryDelete(BodyPath(messageId));
+    }
+
+    /// <summary>
     /// Brings the spool back to a consistent state after any stop, clean or not, and returns the messages
     /// still waiting. Bodies without metadata were never acknowledged and are removed; unreadable entries go
     /// to quarantine with a log line.

@@ -37,6 +37,11 @@ public sealed record SpooledMessage
 
     public string? AuthUser { get; init; }
 
+    /// <summary>The decoded Subject and the first From address, for the events of later stages.</summary>
+    public string? Subject { get; init; }
+
+    public string? FriendlyFrom { get; init; }
+
     /// <summary>Momentum-style context variables (mo_customer_id, and the smtpapi_* ones of the policy stage).</summary>
     public Dictionary<string, string> Context { get; init; } = [];
 
@@ -57,7 +62,17 @@ public sealed record SpooledRecipient
 
     public RecipientState State { get; init; } = RecipientState.Queued;
 
+    /// <summary>Delivery attempts that failed temporarily so far (num_retries of the events).</summary>
     public int Attempts { get; init; }
+
+    /// <summary>When the next attempt is due after a temporary failure; null means now.</summary>
+    public DateTimeOffset? NextAttemptAt { get; init; }
+
+    /// <summary>Why the last attempt failed (the peer's reply or the connection problem), for `beacon queue show`.</summary>
+    public string? LastError { get; init; }
+
+    /// <summary>`beacon queue bounce` asked, while Beacon was stopped, to bounce this recipient at the next start.</summary>
+    public bool BounceRequested { get; init; }
 
     /// <summary>Engagement settings resolved at ingress (smtpapi stage).</summary>
     public Smtpapi.TrackingSettings? Tracking { get; init; }
