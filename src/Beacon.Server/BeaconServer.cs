@@ -128,6 +128,17 @@ public sealed class BeaconServer : IAsyncDisposable
             }
         });
 
+        var control = Path.Combine(dataDir, ControlSocket.FileName);
+        if (ControlSocket.Fits(control))
+        {
+            File.Delete(control); // left by a process that is gone: the data-dir lock says none runs
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenUnixSocket(control, listen =>
+            {
+                var services = listen.ApplicationServices;
+                listen.Run(context => ControlSocket.HandleAsync(context, services.GetRequiredService<DeliveryQueue>()));
+            }));
+        }
+
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Beacon");
         var spool = app.Services.GetRequiredService<SpoolStore>();
@@ -164,6 +175,11 @@ public sealed class BeaconServer : IAsyncDisposable
             await events.DisposeAsync().ConfigureAwait(false);
             await dataLock.DisposeAsync().ConfigureAwait(false);
             throw;
+        }
+
+        if (!OperatingSystem.IsWindows() && File.Exists(control))
+        {
+            File.SetUnixFileMode(control, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         }
 
         foreach (var (listener, listen) in bindings)

@@ -25,7 +25,13 @@ var list = new Command("list", "List queued messages, oldest first") { configOpt
 list.SetAction(parse => Verbs.QueueList(Verbs.Overrides(parse, configOption, dataOption, setOption), parse.GetValue(jsonOption)));
 var show = new Command("show", "Show one queued message: its metadata and headers") { idArgument, configOption, dataOption, setOption };
 show.SetAction(parse => Verbs.QueueShow(Verbs.Overrides(parse, configOption, dataOption, setOption), parse.GetValue(idArgument)!));
-var queue = new Command("queue", "Inspect the spool") { list, show };
+var retry = new Command("retry", "Try a queued message's waiting recipients now") { idArgument, configOption, dataOption, setOption };
+retry.SetAction((parse, _) => Verbs.QueueCommandAsync(Verbs.Overrides(parse, configOption, dataOption, setOption), "retry", parse.GetValue(idArgument)!));
+var bounce = new Command("bounce", "Bounce a queued message's unfinished recipients (bounce class 25)") { idArgument, configOption, dataOption, setOption };
+bounce.SetAction((parse, _) => Verbs.QueueCommandAsync(Verbs.Overrides(parse, configOption, dataOption, setOption), "bounce", parse.GetValue(idArgument)!));
+var captured = new Command("captured", "List the copies capture mode kept (data_dir/capture)") { configOption, dataOption, setOption, jsonOption };
+captured.SetAction(parse => Verbs.QueueCaptured(Verbs.Overrides(parse, configOption, dataOption, setOption), parse.GetValue(jsonOption)));
+var queue = new Command("queue", "Inspect and act on the delivery queue") { list, show, retry, bounce, captured };
 
 var hash = new Command("hash-password", "Read a password from standard input and print the password_hash for the configuration");
 hash.SetAction(_ => Verbs.HashPassword());

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Json;
 using Beacon.Config;
+using Beacon.Delivery;
 using Beacon.Ingress;
 using Beacon.Spool;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -136,13 +137,43 @@ internal static class Verbs
             return 0;
         }
 
-        Console.WriteLine($"{"ID",-20}  {"RECEIVED (UTC)",-19}  {"SIZE",9}  {"RCPTS",5}  FROM");
+        Console.WriteLine($"{"ID",-20}  {"RECEIVED (UTC)",-19}  {"SIZE",9}  {"WAITING",7}  {"NEXT ATTEMPT (UTC)",-19}  FROM");
         foreach (var m in messages)
         {
-            Console.WriteLine($"{m.MessageId,-20}  {m.ReceivedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {m.Size,9}  {m.Recipients.Count,5}  <{m.MailFrom}>");
+            var waiting = m.Recipients.Where(r => r.State == RecipientState.Queued).ToList();
+            var next = waiting.Count == 0 ? "-" : waiting.Min(r => r.NextAttemptAt) is { } at ? $"{at.UtcDateTime:yyyy-MM-dd HH:mm:ss}" : "now";
+            Console.WriteLine($"{m.MessageId,-20}  {m.ReceivedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {m.Size,9}  {$"{waiting.Count}/{m.Recipients.Count}",7}  {next,-19}  <{m.MailFrom}>");
+            foreach (var r in waiting.Where(r => r.LastError is not null))
+            {
+                Console.WriteLine($"    {r.Address}: {r.LastError}");
+            }
         }
 
         Console.WriteLine($"{messages.Count} message{(messages.Count == 1 ? string.Empty : "s")}, {messages.Sum(m => m.Recipients.Count(r => r.State == RecipientState.Queued))} recipients waiting");
+        return 0;
+    }
+
+    public static int QueueCaptured(Source source, bool json)
+    {
+        if (!TryLoad(source, out var options))
+        {
+            return 1;
+        }
+
+        var copies = new CaptureStore(options.DataDir).List().ToList();
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(copies.Select(c => new { path = c.Path, message_id = c.Envelope.MessageId, mail_from = c.Envelope.MailFrom, rcpt_to = c.Envelope.Recipient, captured_at = c.Envelope.CapturedAt })));
+            return 0;
+        }
+
+        Console.WriteLine($"{"ID",-20}  {"CAPTURED (UTC)",-19}  {"RECIPIENT",-32}  FILE");
+        foreach (var (path, envelope) in copies)
+        {
+            Console.WriteLine($"{envelope.MessageId,-20}  {envelope.CapturedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {envelope.Recipient,-32}  {path}");
+        }
+
+        Console.WriteLine($"{copies.Count} captured cop{(copies.Count == 1 ? "y" : "ies")}");
         return 0;
     }
 
@@ -167,6 +198,59 @@ internal static class Verbs
             Console.WriteLine(line);
         }
 
+        return 0;
+    }
+
+    /// <summary>`beacon queue retry|bounce ID`: through the control socket of a running server, else by marking the
+    /// spooled metadata (under the data-dir lock) for the next start.</summary>
+    public static async Task<int> QueueCommandAsync(Source source, string verb, string id)
+    {
+        if (!TryLoad(source, out var options))
+        {
+            return 1;
+        }
+
+        var reply = await ControlSocket.SendAsync(options.DataDir, $"{verb} {id}").ConfigureAwait(false);
+        if (reply is not null)
+        {
+            (reply == "ok" ? Console.Out : Console.Error).WriteLine(reply == "ok" ? $"{id}: {(verb == "retry" ? "retrying now" : "bounced")}" : $"beacon: {reply[7..]}");
+            return reply == "ok" ? 0 : 1;
+        }
+
+        var spool = new SpoolStore(options.DataDir, NullLogger.Instance);
+        FileStream dataLock;
+        try
+        {
+            dataLock = new FileStream(Path.Combine(Path.GetFullPath(options.DataDir), "beacon.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            Console.Error.WriteLine($"beacon: Beacon is running on {options.DataDir} but its control socket does not answer");
+            return 1;
+        }
+
+        using (dataLock)
+        {
+            if (id.Length != 20 || !id.All(char.IsAsciiHexDigitLower) || spool.TryRead(id) is not { } message)
+            {
+                Console.Error.WriteLine($"beacon: no queued message {id}");
+                return 1;
+            }
+
+            for (var i = 0; i < message.Recipients.Count; i++)
+            {
+                if (message.Recipients[i].State == RecipientState.Queued)
+                {
+                    message.Recipients[i] = verb == "retry"
+                        ? message.Recipients[i] with { NextAttemptAt = null }
+                        : message.Recipients[i] with { BounceRequested = true };
+                }
+            }
+
+            spool.Update(message);
+        }
+
+        Console.WriteLine($"{id}: Beacon is not running; {(verb == "retry" ? "retried" : "bounced")} at the next start");
         return 0;
     }
 
