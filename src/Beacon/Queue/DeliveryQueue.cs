@@ -12,7 +12,7 @@ namespace Beacon.Queue;
 /// <see cref="WorkItem"/> per destination, and each completion changes the recipients' states under the
 /// message's lock and writes them to the spool before anything else happens; when every recipient is final the
 /// message leaves the spool. A crash loses only this index, rebuilt by the next start from the spool.
-/// Deferred items wait in one priority queue ordered by due time, served by one timer task.
+/// Deferred items wait in one priority queue ordered by due time; one timer is set to the earliest.
 /// </summary>
 public sealed class DeliveryQueue : IAsyncDisposable
 {
@@ -24,7 +24,6 @@ public sealed class DeliveryQueue : IAsyncDisposable
     private readonly ConcurrentDictionary<string, QueuedMessage> _messages = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DestinationQueue> _destinations = new(StringComparer.Ordinal);
     private readonly PriorityQueue<WorkItem, DateTimeOffset> _timers = new();
-    private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _abort = new();
     private readonly DeliveryOptions _options;
@@ -35,7 +34,7 @@ public sealed class DeliveryQueue : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private Func<DestinationQueue, CancellationToken, Task>? _worker;
-    private Task? _timerLoop;
+    private ITimer? _timer;
 
     public DeliveryQueue(DeliveryOptions options, SpoolStore spool, DeliveryEvents events, Router router, TimeProvider time, ILogger<DeliveryQueue> logger)
     {
@@ -69,12 +68,11 @@ public sealed class DeliveryQueue : IAsyncDisposable
     public async Task StartAsync(IEnumerable<SpooledMessage> recovered, Func<DestinationQueue, CancellationToken, Task> worker)
     {
         _worker = worker;
+        _timer = _time.CreateTimer(_ => FireDue(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         foreach (var message in recovered)
         {
             await EnqueueAsync(message).ConfigureAwait(false);
         }
-
-        _timerLoop = Task.Run(RunTimersAsync);
     }
 
     /// <summary>Takes a newly committed (or recovered) message.</summary>
@@ -179,7 +177,11 @@ public sealed class DeliveryQueue : IAsyncDisposable
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
-        _wake.Release();
+        if (_timer is not null)
+        {
+            await _timer.DisposeAsync().ConfigureAwait(false);
+        }
+
         var running = _destinations.Values.SelectMany(d => d.RunningWorkers).ToArray();
         var all = Task.WhenAll(running);
         if (await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(_options.ShutdownTimeout), _time)).ConfigureAwait(false) != all)
@@ -187,11 +189,6 @@ public sealed class DeliveryQueue : IAsyncDisposable
             _logger.LogWarning("delivery: {Count} connections still busy after {Seconds} s; cutting them, their recipients stay queued", running.Count(t => !t.IsCompleted), _options.ShutdownTimeout);
             await _abort.CancelAsync().ConfigureAwait(false);
             await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(5), _time)).ConfigureAwait(false);
-        }
-
-        if (_timerLoop is not null)
-        {
-            await _timerLoop.ConfigureAwait(false);
         }
     }
 
@@ -314,17 +311,17 @@ public sealed class DeliveryQueue : IAsyncDisposable
             return;
         }
 
-        bool earliest;
         lock (_timers)
         {
-            earliest = !_timers.TryPeek(out _, out var first) || item.Due < first;
+            var earliest = !_timers.TryPeek(out _, out var first) || item.Due < first;
             _timers.Enqueue(item, item.Due);
             item.Entry.Scheduled.Add(item);
-        }
-
-        if (earliest)
-        {
-            _wake.Release();
+            if (earliest && !_stopping.IsCancellationRequested)
+            {
+                // A fake clock may run the callback inside Change: the item is already in the queue then.
+                var delay = item.Due - _time.GetUtcNow();
+                _timer?.Change(delay > TimeSpan.Zero ? delay : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+            }
         }
     }
 
@@ -349,44 +346,32 @@ public sealed class DeliveryQueue : IAsyncDisposable
         destination.Post(item);
     }
 
-    private async Task RunTimersAsync()
+    /// <summary>The timer's callback: posts what is due and sets the timer for the next item.</summary>
+    private void FireDue()
     {
-        var stopping = _stopping.Token;
-        while (!stopping.IsCancellationRequested)
+        var due = new List<WorkItem>();
+        lock (_timers)
         {
-            var due = new List<WorkItem>();
-            TimeSpan wait;
             var now = _time.GetUtcNow();
-            lock (_timers)
+            while (_timers.TryPeek(out var item, out var at) && at <= now)
             {
-                while (_timers.TryPeek(out var item, out var at) && at <= now)
+                _timers.Dequeue();
+                if (!item.Cancelled)
                 {
-                    _timers.Dequeue();
-                    if (!item.Cancelled)
-                    {
-                        item.Entry.Scheduled.Remove(item);
-                        due.Add(item);
-                    }
+                    item.Entry.Scheduled.Remove(item);
+                    due.Add(item);
                 }
-
-                wait = _timers.TryPeek(out _, out var next) ? next - now : Timeout.InfiniteTimeSpan;
             }
 
-            foreach (var item in due)
+            if (_timers.TryPeek(out _, out var next) && !_stopping.IsCancellationRequested)
             {
-                Post(item);
+                _timer?.Change(next - now, Timeout.InfiniteTimeSpan);
             }
+        }
 
-            using var sleeping = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-            try
-            {
-                var timer = wait == Timeout.InfiniteTimeSpan ? Task.Delay(Timeout.Infinite, sleeping.Token) : Task.Delay(wait, _time, sleeping.Token);
-                await Task.WhenAny(timer, _wake.WaitAsync(sleeping.Token)).ConfigureAwait(false);
-            }
-            finally
-            {
-                await sleeping.CancelAsync().ConfigureAwait(false);
-            }
+        foreach (var item in due)
+        {
+            Post(item);
         }
     }
 }
