@@ -360,6 +360,21 @@ public sealed class OutboundConnectionScriptTests
     }
 
     [Fact]
+    public async Task Caller_cancellation_is_an_exception_not_a_failure()
+    {
+        using var cancel = new CancellationTokenSource();
+        await using var peer = ScriptedPeer.Start(async s =>
+        {
+            await s.SayAsync("220 peer.test");
+            await s.ExpectAsync("EHLO client.test");
+            await cancel.CancelAsync(); // the delivery stage is shutting down while the peer thinks
+            await s.WaitForCloseAsync();
+        });
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => OutboundConnection.ConnectAsync(peer.Endpoint, "peer.test", Options(), cancel.Token));
+    }
+
+    [Fact]
     public async Task Nothing_listening_is_a_connect_failure()
     {
         var endpoint = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 1);
