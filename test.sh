@@ -1,16 +1,27 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh Debian machine with the .NET SDK: installs what the end-to-end tests drive
-# (swaks), builds, runs every test project, and ends with one line "N passed, N failed".
+# (swaks, dnsmasq, postfix's smtp-sink, dkimverify), builds, runs every test project, and ends with one line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")"
 
 need=()
 command -v swaks >/dev/null 2>&1 || need+=(swaks)
+[ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq-base)                                # the delivery tests' DNS
+command -v smtp-sink >/dev/null 2>&1 || [ -x /usr/sbin/smtp-sink ] || need+=(postfix) # smtp-sink, smtp-source
+command -v dkimverify >/dev/null 2>&1 || need+=(python3-dkim)                    # verifies Beacon's DKIM signatures
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+  postfix=""
+  [[ " ${need[*]} " == *" postfix "* ]] && postfix=yes
+  # Only postfix's tools are wanted: "No configuration" installs without questions and without a main.cf.
+  [ -z "$postfix" ] || echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
   $sudo apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null \
     || { echo "test.sh: could not install ${need[*]}"; echo "0 passed, 1 failed"; exit 1; }
+  # If the package started the system's postfix anyway, stop it: nothing here may hold port 25.
+  if [ -n "$postfix" ] && $sudo /usr/sbin/postfix status >/dev/null 2>&1; then
+    $sudo /usr/sbin/postfix stop >/dev/null 2>&1 || true
+  fi
 fi
 
 log=$(mktemp)

@@ -39,7 +39,7 @@ public sealed class SwaksTests
         Assert.Equal("42", (string?)Assert.Single(await beacon.WaitForEventsAsync("injection"))["customer_id"]);
     }
 
-    private static async Task<(int Exit, string Output)> RunAsync(string file, string arguments)
+    internal static async Task<(int Exit, string Output)> RunAsync(string file, string arguments)
     {
         using var process = Process.Start(new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true })!;
         var output = process.StandardOutput.ReadToEndAsync();
