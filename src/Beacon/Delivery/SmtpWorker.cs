@@ -1,0 +1,302 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Beacon.Config;
+using Beacon.Queue;
+using Beacon.Smtp;
+using Beacon.Spool;
+using Microsoft.Extensions.Logging;
+
+namespace Beacon.Delivery;
+
+/// <summary>
+/// One connection's life for an MX or smarthost destination: find the next hop, connect (hosts in preference
+/// order, each address in turn), then send the destination's items over that connection while there are any
+/// (up to delivery.max_messages_per_connection, waiting delivery.idle_timeout for more), and QUIT. Each tracked
+/// recipient gets its own copy and transaction; untracked recipients of a message share one. Design note: when
+/// no host of a destination answers, the destination is marked down for a short while and the items taken
+/// meanwhile are deferred without a connection attempt each (as Postfix does with a dead destination).
+/// </summary>
+internal sealed class SmtpWorker(SpoolStore spool, CopyWriter copies, MxResolver mx, DeliveryOptions options, TimeProvider time, ILogger logger)
+{
+    private const int MaxAddressesTried = 10;
+
+    private readonly ConcurrentDictionary<string, (DateTimeOffset Until, string Reason)> _down = new(StringComparer.Ordinal);
+
+    public async Task RunAsync(DestinationQueue queue, CancellationToken abort)
+    {
+        Connected? connection = null;
+        try
+        {
+            while (await queue.TakeAsync(connection is null ? TimeSpan.Zero : TimeSpan.FromSeconds(options.IdleTimeout)).ConfigureAwait(false) is { } item)
+            {
+                if (connection is not null && (!connection.Connection.IsUsable || connection.Connection.MessagesSent >= options.MaxMessagesPerConnection))
+                {
+                    await CloseAsync(connection.Connection).ConfigureAwait(false);
+                    connection = null;
+                }
+
+                IReadOnlyList<RecipientOutcome> outcomes;
+                try
+                {
+                    if (connection is null)
+                    {
+                        var (opened, failure) = await ConnectAsync(queue.Route, abort).ConfigureAwait(false);
+                        connection = opened;
+                        outcomes = failure is null ? [] : [.. item.Recipients.Select(i => failure.For(i))];
+                    }
+                    else
+                    {
+                        outcomes = [];
+                    }
+
+                    if (connection is not null)
+                    {
+                        outcomes = await DeliverAsync(connection, item, abort).ConfigureAwait(false);
+                    }
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+                {
+                    // The spool or the copy failed, not the peer: retry later, and say why in the log.
+                    logger.LogError(e, "delivery: message {Id} to {Destination} could not be sent", item.Message.MessageId, queue.Route.Key);
+                    outcomes = [.. item.Recipients.Select(i => new RecipientOutcome(i, DeliveryOutcome.Deferred, $"local error: {e.Message}", BounceClass: BounceClasses.Undetermined))];
+                }
+
+                await queue.CompleteAsync(item, outcomes).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            if (connection is not null)
+            {
+                await CloseAsync(connection.Connection).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<IReadOnlyList<RecipientOutcome>> DeliverAsync(Connected connected, WorkItem item, CancellationToken abort)
+    {
+        var message = item.Message;
+        var connection = connected.Connection;
+        var outcomes = new List<RecipientOutcome>(item.Recipients.Length);
+
+        // Recipients with tracking each need their own copy; the others can share one transaction.
+        var groups = item.Recipients.Where(i => CopyWriter.IsTracked(message.Recipients[i])).Select(i => new[] { i }).ToList();
+        var shared = item.Recipients.Where(i => !CopyWriter.IsTracked(message.Recipients[i])).ToArray();
+        if (shared.Length > 0)
+        {
+            groups.Add(shared);
+        }
+
+        foreach (var group in groups)
+        {
+            if (!connection.IsUsable)
+            {
+                outcomes.AddRange(group.Select(i => new RecipientOutcome(i, DeliveryOutcome.Deferred, "the connection closed before this recipient's turn", BounceClass: BounceClasses.Transient)));
+                continue;
+            }
+
+            Dictionary<string, JsonNode?> facts;
+            using var copy = copies.Render(spool, message, group.Length == 1 ? message.Recipients[group[0]] : null, out facts);
+            var addresses = group.Select(i => message.Recipients[i].Address).ToList();
+            var envelope = new Envelope(message.MailFrom, addresses)
+            {
+                RequiresSmtpUtf8 = message.SmtpUtf8 && (!message.MailFrom.All(char.IsAscii) || addresses.Any(a => !a.All(char.IsAscii)) || HeaderHasEightBit(copy)),
+                EightBitMime = message.EightBitMime,
+                Size = copy.Length,
+            };
+            var result = await connection.SendAsync(envelope, copy, abort).ConfigureAwait(false);
+            for (var n = 0; n < group.Length; n++)
+            {
+                outcomes.Add(Outcome(group[n], result.Recipients[n], connected, facts));
+            }
+        }
+
+        return outcomes;
+    }
+
+    private static RecipientOutcome Outcome(int index, RecipientResult result, Connected connected, Dictionary<string, JsonNode?> facts)
+    {
+        var ip = connected.Connection.RemoteEndPoint.Address.ToString();
+        if (result.Reply is { } reply)
+        {
+            var outcome = reply.Code switch
+            {
+                < 400 => DeliveryOutcome.Delivered,
+                < 500 => DeliveryOutcome.Deferred,
+                _ => DeliveryOutcome.Bounced,
+            };
+            return new RecipientOutcome(index, outcome, reply.ToString(), reply,
+                outcome == DeliveryOutcome.Delivered ? null : BounceClasses.Of(reply), ip, connected.Host, Fields: facts);
+        }
+
+        var failure = result.Failure!;
+        return new RecipientOutcome(index, failure.Permanent ? DeliveryOutcome.Bounced : DeliveryOutcome.Deferred, failure.ToString(), failure.Reply,
+            BounceClasses.Of(failure), ip, connected.Host, Fields: facts);
+    }
+
+    /// <summary>Connects to the first host that answers; a failure says what to do with the item's recipients.</summary>
+    private async Task<(Connected? Connection, NoConnection? Failure)> ConnectAsync(Route route, CancellationToken abort)
+    {
+        var now = time.GetUtcNow();
+        if (_down.TryGetValue(route.Key, out var down) && down.Until > now)
+        {
+            return (null, new NoConnection(false, $"{down.Reason} (not tried again before {down.Until:HH:mm:ss})", BounceClasses.Transient));
+        }
+
+        var (hosts, problem) = await HostsAsync(route, abort).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            return (null, problem);
+        }
+
+        var outbound = Options(route);
+        OutboundFailure? last = null;
+        var permanentEverywhere = true;
+        var tried = 0;
+        foreach (var host in hosts!)
+        {
+            foreach (var address in host.Addresses)
+            {
+                if (tried++ == MaxAddressesTried)
+                {
+                    break;
+                }
+
+                var endpoint = new IPEndPoint(address, route.Port);
+                var result = await OutboundConnection.ConnectAsync(endpoint, host.Name, outbound, abort).ConfigureAwait(false);
+                if (result.Failure is { Kind: OutboundFailureKind.TlsFailed } && outbound.Tls == OutboundTls.Opportunistic)
+                {
+                    // Opportunistic TLS that fails its handshake falls back to plain text (RFC 3207 §4.1 leaves it to us).
+                    logger.LogInformation("delivery: TLS with {Host} [{Address}] failed ({Detail}); sending without TLS", host.Name, address, result.Failure.Detail);
+                    result = await OutboundConnection.ConnectAsync(endpoint, host.Name, outbound with { Tls = OutboundTls.None }, abort).ConfigureAwait(false);
+                }
+
+                if (result.Connection is { } connection)
+                {
+                    _down.TryRemove(route.Key, out _);
+                    return (new Connected(connection, host.Name), null);
+                }
+
+                last = result.Failure;
+                permanentEverywhere &= last!.Permanent;
+                logger.LogInformation("delivery: {Host} [{Address}]:{Port} for {Destination}: {Failure}", host.Name, address, route.Port, route.Key, last);
+            }
+        }
+
+        var reason = $"no host of {route.Key} took the connection; last: {last}";
+        if (!permanentEverywhere)
+        {
+            _down[route.Key] = (time.GetUtcNow() + TimeSpan.FromSeconds(Math.Min(options.Retry.InitialInterval, 60)), reason);
+        }
+
+        return (null, new NoConnection(permanentEverywhere, reason, last is null ? BounceClasses.Transient : BounceClasses.Of(last)));
+    }
+
+    private async Task<(IReadOnlyList<MxHost>? Hosts, NoConnection? Problem)> HostsAsync(Route route, CancellationToken abort)
+    {
+        if (route.Kind == RouteKind.Mx)
+        {
+            var found = await mx.ResolveAsync(route.Domain, abort).ConfigureAwait(false);
+            return found.Error is null
+                ? (found.Hosts, null)
+                : (null, new NoConnection(found.IsPermanent, found.Error, BounceClasses.Dns(found.IsPermanent, found.IsNullMx)));
+        }
+
+        var hop = route.Smarthost!;
+        if (IPAddress.TryParse(hop.Host, out var literal))
+        {
+            return ([new MxHost(hop.Host, [literal])], null);
+        }
+
+        try
+        {
+            // The relay is named by the operator: the system resolver (and /etc/hosts) finds it.
+            var addresses = await Dns.GetHostAddressesAsync(hop.Host, abort).ConfigureAwait(false);
+            return ([new MxHost(hop.Host, addresses)], null);
+        }
+        catch (SocketException e)
+        {
+            return (null, new NoConnection(false, $"smarthost {hop.Host}: {e.Message}", BounceClasses.Dns(false, false)));
+        }
+    }
+
+    private OutboundOptions Options(Route route) => new()
+    {
+        HeloName = options.HeloName!,
+        ConnectTimeout = TimeSpan.FromSeconds(options.ConnectTimeout),
+        GreetingTimeout = TimeSpan.FromSeconds(options.CommandTimeout),
+        CommandTimeout = TimeSpan.FromSeconds(options.CommandTimeout),
+        DataTimeout = TimeSpan.FromSeconds(options.CommandTimeout),
+        DataTerminationTimeout = TimeSpan.FromSeconds(Math.Max(options.CommandTimeout, 600)),
+        Tls = route.Tls switch
+        {
+            TlsPolicy.None => OutboundTls.None,
+            TlsPolicy.Opportunistic => OutboundTls.Opportunistic,
+            _ => OutboundTls.Required,
+        },
+        VerifyCertificate = route.Tls == TlsPolicy.Verify,
+        Username = route.Kind == RouteKind.Smarthost ? options.Username : null,
+        Password = route.Kind == RouteKind.Smarthost ? options.Password : null,
+        AllowInsecureAuth = route.Tls == TlsPolicy.None,
+        Time = time,
+    };
+
+    private async Task CloseAsync(OutboundConnection connection)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await connection.QuitAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException)
+        {
+            logger.LogDebug(e, "delivery: QUIT to {Peer} failed", connection.RemoteEndPoint);
+        }
+        finally
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>True when the copy's header section has a byte over 127 (it needs SMTPUTF8, RFC 6532).</summary>
+    private static bool HeaderHasEightBit(Stream copy)
+    {
+        Span<byte> buffer = stackalloc byte[8192];
+        var found = false;
+        var previous = (byte)0;
+        while (copy.Read(buffer) is var read and > 0 && !found)
+        {
+            foreach (var b in buffer[..read])
+            {
+                if (b > 127)
+                {
+                    found = true;
+                    break;
+                }
+
+                // An empty line ends the header section.
+                if (b == (byte)'\n' && previous == (byte)'\n')
+                {
+                    copy.Position = 0;
+                    return false;
+                }
+
+                previous = b == (byte)'\r' ? previous : b;
+            }
+        }
+
+        copy.Position = 0;
+        return found;
+    }
+
+    private sealed record Connected(OutboundConnection Connection, string Host);
+
+    /// <summary>Why there is no connection: every recipient of the item gets the same outcome.</summary>
+    private sealed record NoConnection(bool Permanent, string Reason, int BounceClass)
+    {
+        public RecipientOutcome For(int index) =>
+            new(index, Permanent ? DeliveryOutcome.Bounced : DeliveryOutcome.Deferred, Reason, BounceClass: BounceClass);
+    }
+}
