@@ -173,6 +173,11 @@ internal static class LinkVerbs
         json["expires_at"] = DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(link.ExpiresAt, 0, 253402300799)).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
         json["expired"] = link.IsExpired(now);
         Add(json, "node_name", link.NodeName);
+        if (link.RenderedAt is { } rendered)
+        {
+            json["rendered_at"] = DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(rendered, 0, 253402300799)).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+        }
+
         return json;
     }
 
