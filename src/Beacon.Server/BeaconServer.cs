@@ -1,3 +1,4 @@
+using System.Net;
 using Beacon.Config;
 using Beacon.Events;
 using Beacon.Ingress;
@@ -5,6 +6,7 @@ using Beacon.Links;
 using Beacon.Policy;
 using Beacon.Smtpapi;
 using Beacon.Spool;
+using Beacon.Tracker;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
@@ -18,8 +20,9 @@ namespace Beacon.Server;
 /// <summary>
 /// The composition root: one process with the SMTP listeners on Kestrel, the spool and the event pipeline.
 /// Start-up order: lock the data dir, build the host, recover the spool, load the policy scripts, open the
-/// keyring, open the listeners. Shutdown stops the listeners first and the event writer last, so that every
-/// event a session produced is written before the process exits.
+/// keyring, open the SMTP listeners, open the tracker (its own small HTTP host, <see cref="TrackerHost"/>).
+/// Shutdown stops the tracker and the listeners first and the event writer last, so that every event a session
+/// or a click produced is written before the process exits.
 /// </summary>
 public sealed class BeaconServer : IAsyncDisposable
 {
@@ -27,11 +30,13 @@ public sealed class BeaconServer : IAsyncDisposable
     private readonly SmtpIngress _ingress;
     private readonly EventPipeline _events;
     private readonly FileStream _lock;
+    private readonly TrackerHost _tracker;
     private bool _stopped;
 
-    private BeaconServer(WebApplication app, SmtpIngress ingress, EventPipeline events, FileStream dataLock, IReadOnlyList<Listener> listeners, SpoolStore spool)
+    private BeaconServer(WebApplication app, SmtpIngress ingress, EventPipeline events, FileStream dataLock, IReadOnlyList<Listener> listeners, SpoolStore spool, TrackerHost tracker)
     {
         _app = app;
+        _tracker = tracker;
         _ingress = ingress;
         _events = events;
         _lock = dataLock;
@@ -44,6 +49,12 @@ public sealed class BeaconServer : IAsyncDisposable
     public SpoolStore Spool { get; }
 
     public string EventsFile => _events.FilePath;
+
+    /// <summary>The tracker's bound address (differs from engagement_tracker.listen when the port is 0).</summary>
+    public IPEndPoint TrackerEndpoint => _tracker.BoundEndpoint;
+
+    /// <summary>The engine's services (the real <see cref="LinkBuilder"/> and <see cref="LinkCodec"/>, for tests and tools).</summary>
+    public IServiceProvider Services => _app.Services;
 
     public static async Task<BeaconServer> StartAsync(BeaconOptions options, bool consoleLifetime, Action<ILoggingBuilder>? logging = null)
     {
@@ -88,6 +99,14 @@ public sealed class BeaconServer : IAsyncDisposable
         builder.Services.AddSingleton(sp => Keyring.LoadOrCreate(Keyring.DefaultPath(dataDir), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("Beacon.Links")));
         builder.Services.AddSingleton<LinkCodec>();
         builder.Services.AddSingleton<LinkBuilder>();
+        var tracker = options.EngagementTracker;
+        builder.Services.AddSingleton<TrackerMetrics>();
+        builder.Services.AddSingleton(_ => new RecipientStateStore(tracker.RecipientStateEntries));
+        builder.Services.AddSingleton<EngagementClassifier>();
+        builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<EngagementEvents>(sp, options.NodeName));
+        builder.Services.AddSingleton(sp => new ClientRateLimiter(tracker.RateLimitPerMinute, tracker.RateLimitClients, sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(_ => new ClientAddress([.. tracker.TrustedProxies.Select(c => IPNetwork.Parse(c))]));
+        builder.Services.AddSingleton<TrackerHandler>();
 
         var listeners = options.Smtp.Listeners.Select(l => new Listener(l, dataDir)).ToList();
         var bindings = new List<(Listener Listener, ListenOptions Options)>();
@@ -145,7 +164,23 @@ public sealed class BeaconServer : IAsyncDisposable
             logger.LogInformation("smtp {Name}: listening on {Endpoint}{Tls}", listener.Name, listen.IPEndPoint, listener.Certificate is null ? string.Empty : " (STARTTLS)");
         }
 
-        return new BeaconServer(app, ingress, events, dataLock, listeners, spool);
+        TrackerHost trackerHost;
+        try
+        {
+            var hostName = Smtp.Mailbox.IsDomain(options.NodeName) ? options.NodeName : "localhost";
+            trackerHost = await TrackerHost.StartAsync(tracker, dataDir, hostName, app.Services.GetRequiredService<TrackerHandler>(), app.Services.GetRequiredService<ILoggerFactory>()).ConfigureAwait(false);
+        }
+        catch
+        {
+            await app.StopAsync().ConfigureAwait(false);
+            await events.DisposeAsync().ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
+            await dataLock.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        logger.LogInformation("tracker: listening on {Endpoint}{Tls}", trackerHost.BoundEndpoint, tracker.Tls == "none" ? string.Empty : " (HTTPS)");
+        return new BeaconServer(app, ingress, events, dataLock, listeners, spool, trackerHost);
     }
 
     /// <summary>Returns when SIGINT/SIGTERM (or <see cref="StopAsync"/>) asks the server to stop.</summary>
@@ -160,8 +195,10 @@ public sealed class BeaconServer : IAsyncDisposable
 
         _stopped = true;
         _ingress.BeginShutdown();
+        await _tracker.StopAsync().ConfigureAwait(false);
         await _app.StopAsync().ConfigureAwait(false);
         await _events.DisposeAsync().ConfigureAwait(false);
+        await _tracker.DisposeAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         await _lock.DisposeAsync().ConfigureAwait(false);
     }

@@ -24,10 +24,12 @@ public sealed class BeaconInstance : IAsyncDisposable
 
     public IPEndPoint Smtp => Server.Listeners[0].BoundEndpoint!;
 
+    public IPEndPoint Tracker => Server.TrackerEndpoint;
+
     public static async Task<BeaconInstance> StartAsync(Action<BeaconOptions>? configure = null, string? dataDir = null)
     {
         dataDir ??= Directory.CreateTempSubdirectory("beacon-e2e-").FullName;
-        var options = ConfigLoader.LoadOrThrow(null, [new("data_dir", dataDir), new("node_name", "e2e"), new("smtp:listeners:0:listen", "127.0.0.1:0")]);
+        var options = ConfigLoader.LoadOrThrow(null, [new("data_dir", dataDir), new("node_name", "e2e"), new("smtp:listeners:0:listen", "127.0.0.1:0"), new("engagement_tracker:listen", "127.0.0.1:0")]);
         configure?.Invoke(options);
         var server = await BeaconServer.StartAsync(options, consoleLifetime: false, logging => logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole());
         return new BeaconInstance(server, dataDir);
