@@ -85,14 +85,14 @@ public sealed class EngagementClassifier(RecipientStateStore states, TimeProvide
         var clicks = state.RecentClicks;
         foreach (var (other, at) in clicks)
         {
-            if (other != id && now - at <= BurstWindow.TotalMilliseconds)
+            if (other != id && now - at < BurstWindow.TotalMilliseconds)
             {
                 reasons |= ClassificationReason.LinkBurst;
                 break;
             }
         }
 
-        if (!state.OpenSeen && link.RenderedAt is { } rendered && now - (rendered * 1000) <= DeliveryWindow.TotalMilliseconds)
+        if (!state.OpenSeen && link.RenderedAt is { } rendered && now - (rendered * 1000) < DeliveryWindow.TotalMilliseconds)
         {
             reasons |= ClassificationReason.ClickBeforeOpen;
         }
