@@ -1,3 +1,4 @@
+using System.Net;
 using Beacon.Config;
 using Beacon.Delivery;
 using Beacon.Events;
@@ -8,6 +9,7 @@ using Beacon.Queue;
 using Beacon.Rendering;
 using Beacon.Smtpapi;
 using Beacon.Spool;
+using Beacon.Tracker;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
@@ -19,11 +21,12 @@ using Microsoft.Extensions.Logging;
 namespace Beacon.Server;
 
 /// <summary>
-/// The composition root: one process with the SMTP listeners on Kestrel, the spool, the delivery queue and the
-/// event pipeline. Start-up order: lock the data dir, build the host, recover the spool, load the policy
-/// scripts, open the keyring, start delivery with the recovered messages, open the listeners. Shutdown stops the
+/// The composition root: one process with the SMTP listeners on Kestrel, the spool, the delivery queue, the
+/// tracker and the event pipeline. Start-up order: lock the data dir, build the host, recover the spool, load
+/// the policy scripts, open the keyring, start delivery with the recovered messages, open the SMTP listeners,
+/// open the tracker (its own small HTTP host, <see cref="TrackerHost"/>). Shutdown stops the tracker and the
 /// listeners first, then delivery (in-flight attempts finish within delivery.shutdown_timeout), and the event
-/// writer last, so that every event a session or a delivery produced is written before the process exits.
+/// writer last, so that every event a session, a delivery or a click produced is written before the process exits.
 /// </summary>
 public sealed class BeaconServer : IAsyncDisposable
 {
@@ -32,11 +35,13 @@ public sealed class BeaconServer : IAsyncDisposable
     private readonly DeliveryQueue _queue;
     private readonly EventPipeline _events;
     private readonly FileStream _lock;
+    private readonly TrackerHost _tracker;
     private bool _stopped;
 
-    private BeaconServer(WebApplication app, SmtpIngress ingress, DeliveryQueue queue, EventPipeline events, FileStream dataLock, IReadOnlyList<Listener> listeners, SpoolStore spool)
+    private BeaconServer(WebApplication app, SmtpIngress ingress, DeliveryQueue queue, EventPipeline events, FileStream dataLock, IReadOnlyList<Listener> listeners, SpoolStore spool, TrackerHost tracker)
     {
         _app = app;
+        _tracker = tracker;
         _ingress = ingress;
         _queue = queue;
         _events = events;
@@ -53,10 +58,13 @@ public sealed class BeaconServer : IAsyncDisposable
 
     public CaptureStore Captured => _app.Services.GetRequiredService<CaptureStore>();
 
-    /// <summary>The process's services, for verbs and tests that need a part of the running server.</summary>
-    public IServiceProvider Services => _app.Services;
-
     public string EventsFile => _events.FilePath;
+
+    /// <summary>The tracker's bound address (differs from engagement_tracker.listen when the port is 0).</summary>
+    public IPEndPoint TrackerEndpoint => _tracker.BoundEndpoint;
+
+    /// <summary>The engine's services (the real <see cref="LinkBuilder"/> and <see cref="LinkCodec"/>, for tests and tools).</summary>
+    public IServiceProvider Services => _app.Services;
 
     public static async Task<BeaconServer> StartAsync(BeaconOptions options, bool consoleLifetime, Action<ILoggingBuilder>? logging = null)
     {
@@ -110,6 +118,14 @@ public sealed class BeaconServer : IAsyncDisposable
         builder.Services.AddSingleton(sp => new CaptureStore(dataDir));
         builder.Services.AddSingleton<MxResolver>();
         builder.Services.AddSingleton<DeliveryAgent>();
+        var tracker = options.EngagementTracker;
+        builder.Services.AddSingleton<TrackerMetrics>();
+        builder.Services.AddSingleton(_ => new RecipientStateStore(tracker.RecipientStateEntries));
+        builder.Services.AddSingleton<EngagementClassifier>();
+        builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<EngagementEvents>(sp, options.NodeName));
+        builder.Services.AddSingleton(sp => new ClientRateLimiter(tracker.RateLimitPerMinute, tracker.RateLimitClients, sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(_ => new ClientAddress([.. tracker.TrustedProxies.Select(c => IPNetwork.Parse(c))]));
+        builder.Services.AddSingleton<TrackerHandler>();
 
         var listeners = options.Smtp.Listeners.Select(l => new Listener(l, dataDir)).ToList();
         var bindings = new List<(Listener Listener, ListenOptions Options)>();
@@ -188,7 +204,24 @@ public sealed class BeaconServer : IAsyncDisposable
             logger.LogInformation("smtp {Name}: listening on {Endpoint}{Tls}", listener.Name, listen.IPEndPoint, listener.Certificate is null ? string.Empty : " (STARTTLS)");
         }
 
-        return new BeaconServer(app, ingress, queue, events, dataLock, listeners, spool);
+        TrackerHost trackerHost;
+        try
+        {
+            var hostName = Smtp.Mailbox.IsDomain(options.NodeName) ? options.NodeName : "localhost";
+            trackerHost = await TrackerHost.StartAsync(tracker, dataDir, hostName, app.Services.GetRequiredService<TrackerHandler>(), app.Services.GetRequiredService<ILoggerFactory>()).ConfigureAwait(false);
+        }
+        catch
+        {
+            await app.StopAsync().ConfigureAwait(false);
+            await queue.DisposeAsync().ConfigureAwait(false);
+            await events.DisposeAsync().ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
+            await dataLock.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        logger.LogInformation("tracker: listening on {Endpoint}{Tls}", trackerHost.BoundEndpoint, tracker.Tls == "none" ? string.Empty : " (HTTPS)");
+        return new BeaconServer(app, ingress, queue, events, dataLock, listeners, spool, trackerHost);
     }
 
     /// <summary>Returns when SIGINT/SIGTERM (or <see cref="StopAsync"/>) asks the server to stop.</summary>
@@ -203,9 +236,11 @@ public sealed class BeaconServer : IAsyncDisposable
 
         _stopped = true;
         _ingress.BeginShutdown();
+        await _tracker.StopAsync().ConfigureAwait(false);
         await _app.StopAsync().ConfigureAwait(false);
         await _queue.DisposeAsync().ConfigureAwait(false);
         await _events.DisposeAsync().ConfigureAwait(false);
+        await _tracker.DisposeAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         await _lock.DisposeAsync().ConfigureAwait(false);
     }

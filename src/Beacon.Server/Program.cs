@@ -48,7 +48,27 @@ var keys = new Command("keys", "The keyring that seals tracked links") { rotate,
 var urlArgument = new Argument<string>("url") { Description = "A tracked link, its path, or just the token" };
 var decode = new Command("decode", "Print what a tracked link carries, as JSON") { urlArgument, configOption, dataOption, setOption };
 decode.SetAction(parse => LinkVerbs.Decode(Verbs.Overrides(parse, configOption, dataOption, setOption), parse.GetValue(urlArgument)!));
-var link = new Command("link", "Tracked link tools") { decode };
+var kindOption = new Option<string>("--kind") { Description = "click (needs --target), open or initial_open", DefaultValueFactory = _ => "click" };
+var targetOption = new Option<string?>("--target") { Description = "Where a click link redirects (http or https URL)" };
+var recipientOption = new Option<string>("--recipient") { Description = "rcpt_to of the link's events", DefaultValueFactory = _ => "someone@example.com" };
+var messageIdOption = new Option<string?>("--message-id") { Description = "20 lowercase hex characters; default random" };
+var transmissionOption = new Option<string?>("--transmission-id") { Description = "transmission_id of the link's events" };
+var campaignOption = new Option<string?>("--campaign-id") { Description = "campaign_id of the link's events" };
+var linkNameOption = new Option<string?>("--link-name") { Description = "target_link_name of the click's events" };
+var expiresInOption = new Option<long?>("--expires-in") { Description = "Seconds the link counts events (negative: already expired); default 31536000" };
+var renderedAtOption = new Option<long?>("--rendered-at") { Description = "Unix seconds of delivery (the classifier's reference); default none" };
+var schemeOption = new Option<string>("--scheme") { Description = "http or https", DefaultValueFactory = _ => "http" };
+var domainOption = new Option<string>("--tracking-domain") { Description = "host[:port] of the tracker", DefaultValueFactory = _ => "localhost:8080" };
+var encode = new Command("encode", "Seal a tracked link with this data directory's keyring and print its URL")
+{
+    kindOption, targetOption, recipientOption, messageIdOption, transmissionOption, campaignOption, linkNameOption, expiresInOption,
+    renderedAtOption, schemeOption, domainOption, configOption, dataOption, setOption,
+};
+encode.SetAction(parse => LinkVerbs.Encode(Verbs.Overrides(parse, configOption, dataOption, setOption), new LinkVerbs.EncodeRequest(
+    parse.GetValue(kindOption)!, parse.GetValue(targetOption), parse.GetValue(recipientOption)!, parse.GetValue(messageIdOption),
+    parse.GetValue(transmissionOption), parse.GetValue(campaignOption), parse.GetValue(linkNameOption), parse.GetValue(expiresInOption),
+    parse.GetValue(renderedAtOption), parse.GetValue(schemeOption)!, parse.GetValue(domainOption)!)));
+var link = new Command("link", "Tracked link tools") { decode, encode };
 
 var root = new RootCommand("Beacon: an SMTP injection MTA with engagement tracking") { run, config, queue, auth, keys, link };
 var parsed = root.Parse(args);

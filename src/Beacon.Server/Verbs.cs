@@ -83,6 +83,9 @@ internal static class Verbs
                 $"relay from {(listener.RelayFrom.Count == 0 ? "nobody (AUTH required)" : string.Join(", ", listener.RelayFrom))}, max message {listener.Limits.MaxMessageSize} octets");
         }
 
+        var tracker = options.EngagementTracker;
+        Console.WriteLine($"tracker    on {tracker.Listen}: tls {tracker.Tls}, trusted proxies {(tracker.TrustedProxies.Count == 0 ? "none" : string.Join(", ", tracker.TrustedProxies))}, " +
+            $"rate limit {(tracker.RateLimitPerMinute == 0 ? "off" : $"{tracker.RateLimitPerMinute}/min per address")}");
         return 0;
     }
 

@@ -24,13 +24,15 @@ public sealed class BeaconInstance : IAsyncDisposable
 
     public IPEndPoint Smtp => Server.Listeners[0].BoundEndpoint!;
 
+    public IPEndPoint Tracker => Server.TrackerEndpoint;
+
     /// <summary>Delivery is suspended unless <paramref name="configure"/> turns it on, so that tests of ingress
     /// find their messages in the spool.</summary>
     public static async Task<BeaconInstance> StartAsync(Action<BeaconOptions>? configure = null, string? dataDir = null)
     {
         dataDir ??= Directory.CreateTempSubdirectory("beacon-e2e-").FullName;
         var options = ConfigLoader.LoadOrThrow(null, [new("data_dir", dataDir), new("node_name", "e2e"), new("smtp:listeners:0:listen", "127.0.0.1:0"),
-            new("delivery:suspended", "true")]);
+            new("engagement_tracker:listen", "127.0.0.1:0"), new("delivery:suspended", "true")]);
         configure?.Invoke(options);
         var server = await BeaconServer.StartAsync(options, consoleLifetime: false, logging => logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole());
         return new BeaconInstance(server, dataDir);

@@ -3,10 +3,36 @@ using Beacon.Links;
 
 namespace Beacon.EndToEnd.Tests;
 
-/// <summary>`beacon keys rotate`, `beacon keys list` and `beacon link decode` as an operator runs them.</summary>
+/// <summary>`beacon keys rotate`, `beacon keys list`, `beacon link decode` and `beacon link encode` as an operator runs them.</summary>
 public sealed class LinkVerbTests : IDisposable
 {
     private readonly string _dataDir = Directory.CreateTempSubdirectory("beacon-links-").FullName;
+
+    [Fact]
+    public async Task Encode_seals_a_link_that_decode_reads_back()
+    {
+        var (exit, output) = await BeaconProcess.RunAsync(
+            "link", "encode", "--data", _dataDir, "--target", "https://shop.example.com/sale", "--recipient", "Jane@Example.com",
+            "--message-id", "0000632c8b54d53f0a00", "--campaign-id", "spring", "--link-name", "hero", "--rendered-at", "1800000000",
+            "--expires-in", "-60", "--tracking-domain", "trk.example.com", "--scheme", "https");
+        Assert.Equal(0, exit);
+        var url = output.Trim();
+        Assert.StartsWith("https://trk.example.com/f/", url, StringComparison.Ordinal);
+
+        (exit, output) = await BeaconProcess.RunAsync("link", "decode", url, "--data", _dataDir);
+        Assert.Equal(0, exit);
+        var json = JsonNode.Parse(output)!;
+        Assert.Equal("click", (string?)json["kind"]);
+        Assert.Equal("Jane@Example.com", (string?)json["rcpt_to"]);
+        Assert.Equal("https://shop.example.com/sale", (string?)json["target_link_url"]);
+        Assert.Equal("hero", (string?)json["target_link_name"]);
+        Assert.Equal("2027-01-15T08:00:00Z", (string?)json["rendered_at"]);
+        Assert.True((bool)json["expired"]!);
+
+        (exit, output) = await BeaconProcess.RunAsync("link", "encode", "--data", _dataDir, "--kind", "open", "--target", "https://x.example/");
+        Assert.Equal(2, exit);
+        Assert.Contains("--kind is click (with --target)", output, StringComparison.Ordinal);
+    }
 
     [Fact]
     public async Task Rotate_then_decode_links_sealed_with_the_old_and_the_new_key()

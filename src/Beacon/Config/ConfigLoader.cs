@@ -108,10 +108,7 @@ public static class ConfigLoader
         Positive(errors, "spool:shutdown_timeout", options.Spool.ShutdownTimeout);
         options.Delivery.Validate(errors);
         ValidateScope(errors, "smtpapi", options.Smtpapi);
-        if (options.EngagementTracker.MaxMetadataLen < 0)
-        {
-            errors.Add($"engagement_tracker:max_metadata_len: must be 0 or more, not {options.EngagementTracker.MaxMetadataLen}");
-        }
+        ValidateTracker(errors, options.EngagementTracker);
 
         Positive(errors, "policy:instruction_budget", options.Policy.InstructionBudget);
         Positive(errors, "policy:memory_limit_mb", options.Policy.MemoryLimitMb);
@@ -147,23 +144,8 @@ public static class ConfigLoader
                 errors.Add($"{key}:hostname: '{listener.Hostname}' is not a host name");
             }
 
-            if (listener.Tls is not ("none" or "self-signed") && !File.Exists(listener.Tls))
-            {
-                errors.Add($"{key}:tls: must be \"none\", \"self-signed\" or an existing certificate file, not '{listener.Tls}'");
-            }
-
-            if (listener.TlsKey is not null && !File.Exists(listener.TlsKey))
-            {
-                errors.Add($"{key}:tls_key: file '{listener.TlsKey}' does not exist");
-            }
-
-            for (var j = 0; j < listener.RelayFrom.Count; j++)
-            {
-                if (!IPNetwork.TryParse(listener.RelayFrom[j], out _))
-                {
-                    errors.Add($"{key}:relay_from:{j}: '{listener.RelayFrom[j]}' is not a CIDR such as 10.0.0.0/8");
-                }
-            }
+            ValidateTls(errors, key, listener.Tls, listener.TlsKey);
+            ValidateCidrs(errors, $"{key}:relay_from", listener.RelayFrom);
 
             for (var j = 0; j < listener.Extensions.Count; j++)
             {
@@ -210,6 +192,67 @@ public static class ConfigLoader
             {
                 errors.Add($"{key}:limits:max_line_length: must be at least 512 (RFC 5321 §4.5.3.1.4)");
             }
+        }
+    }
+
+    private static void ValidateTracker(List<string> errors, EngagementTrackerOptions tracker)
+    {
+        const string key = "engagement_tracker";
+        if (tracker.MaxMetadataLen < 0)
+        {
+            errors.Add($"{key}:max_metadata_len: must be 0 or more, not {tracker.MaxMetadataLen}");
+        }
+
+        if (!TryParseEndpoint(tracker.Listen, out _))
+        {
+            errors.Add($"{key}:listen: '{tracker.Listen}' is not address:port (IPv6 as [::1]:8080)");
+        }
+
+        ValidateTls(errors, key, tracker.Tls, tracker.TlsKey);
+        ValidateCidrs(errors, $"{key}:trusted_proxies", tracker.TrustedProxies);
+        if (tracker.RateLimitPerMinute < 0)
+        {
+            errors.Add($"{key}:rate_limit_per_minute: must be 0 (off) or more, not {tracker.RateLimitPerMinute}");
+        }
+
+        Positive(errors, $"{key}:rate_limit_clients", tracker.RateLimitClients);
+        Positive(errors, $"{key}:recipient_state_entries", tracker.RecipientStateEntries);
+
+        // Below these, ordinary browsers (long cookies, long links) would be refused.
+        AtLeast(errors, $"{key}:max_request_line_size", tracker.MaxRequestLineSize, 1024);
+        AtLeast(errors, $"{key}:max_request_headers_total_size", tracker.MaxRequestHeadersTotalSize, 4096);
+        AtLeast(errors, $"{key}:max_request_header_count", tracker.MaxRequestHeaderCount, 16);
+    }
+
+    private static void ValidateTls(List<string> errors, string key, string tls, string? tlsKey)
+    {
+        if (tls is not ("none" or "self-signed") && !File.Exists(tls))
+        {
+            errors.Add($"{key}:tls: must be \"none\", \"self-signed\" or an existing certificate file, not '{tls}'");
+        }
+
+        if (tlsKey is not null && !File.Exists(tlsKey))
+        {
+            errors.Add($"{key}:tls_key: file '{tlsKey}' does not exist");
+        }
+    }
+
+    private static void ValidateCidrs(List<string> errors, string key, List<string> cidrs)
+    {
+        for (var j = 0; j < cidrs.Count; j++)
+        {
+            if (!IPNetwork.TryParse(cidrs[j], out _))
+            {
+                errors.Add($"{key}:{j}: '{cidrs[j]}' is not a CIDR such as 10.0.0.0/8");
+            }
+        }
+    }
+
+    private static void AtLeast(List<string> errors, string key, long value, long minimum)
+    {
+        if (value < minimum)
+        {
+            errors.Add($"{key}: must be at least {minimum}, not {value}");
         }
     }
 

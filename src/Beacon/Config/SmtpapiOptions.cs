@@ -40,7 +40,10 @@ public sealed class SmtpapiScope
     public string? DefaultCustomerId { get; set; }
 }
 
-/// <summary>The global "engagement_tracker" block (spec §F9.2–F9.3); the tracker issue adds its listener here.</summary>
+/// <summary>
+/// The global "engagement_tracker" block: the two metadata options of spec §F9.2–F9.3, and the HTTP listener that
+/// answers tracked links (docs/tracking-links.md, "The tracker").
+/// </summary>
 public sealed class EngagementTrackerOptions
 {
     [ConfigurationKeyName("click_tracking_include_metadata")]
@@ -48,6 +51,48 @@ public sealed class EngagementTrackerOptions
 
     [ConfigurationKeyName("max_metadata_len")]
     public int MaxMetadataLen { get; set; } = 1000;
+
+    /// <summary>address:port of the tracker's HTTP listener; Momentum's default tracking_domain is localhost:8080.</summary>
+    [ConfigurationKeyName("listen")]
+    public string Listen { get; set; } = "127.0.0.1:8080";
+
+    /// <summary>"none" (plain HTTP, default), "self-signed", or the path of a PEM or PKCS#12 certificate: as a listener's.</summary>
+    [ConfigurationKeyName("tls")]
+    public string Tls { get; set; } = "none";
+
+    [ConfigurationKeyName("tls_key")]
+    public string? TlsKey { get; set; }
+
+    [ConfigurationKeyName("tls_password")]
+    public string? TlsPassword { get; set; }
+
+    /// <summary>Proxies (CIDRs) whose X-Forwarded-For / X-Real-IP is believed for the client's address.</summary>
+    [ConfigurationKeyName("trusted_proxies")]
+    public List<string> TrustedProxies { get; set; } = [];
+
+    /// <summary>Events one client address may record per minute (token bucket, burst of the same size); 0 turns it off.</summary>
+    [ConfigurationKeyName("rate_limit_per_minute")]
+    public int RateLimitPerMinute { get; set; } = 600;
+
+    /// <summary>Client addresses the rate limiter remembers at most (about 100 bytes each).</summary>
+    [ConfigurationKeyName("rate_limit_clients")]
+    public int RateLimitClients { get; set; } = 100_000;
+
+    /// <summary>Recipients whose engagement the classifier remembers at most (least recently seen forgotten first).</summary>
+    [ConfigurationKeyName("recipient_state_entries")]
+    public int RecipientStateEntries { get; set; } = 100_000;
+
+    /// <summary>Longest request line (method, target, version) in bytes; longer gets 414.</summary>
+    [ConfigurationKeyName("max_request_line_size")]
+    public int MaxRequestLineSize { get; set; } = 16 * 1024;
+
+    /// <summary>Most bytes of all request headers together; more gets 431.</summary>
+    [ConfigurationKeyName("max_request_headers_total_size")]
+    public int MaxRequestHeadersTotalSize { get; set; } = 32 * 1024;
+
+    /// <summary>Most request header fields; more gets 431.</summary>
+    [ConfigurationKeyName("max_request_header_count")]
+    public int MaxRequestHeaderCount { get; set; } = 64;
 }
 
 /// <summary>Settings for the clients inside one CIDR of a listener.</summary>

@@ -62,6 +62,7 @@ internal sealed class CopyWriter(MessageRenderer renderer, LinkBuilder links, st
             Tags = settings.Tags,
             Metadata = kind == LinkKind.Click && !settings.ClickTrackingIncludeMetadata ? null : metadata,
             ExpiresAt = now.ToUnixTimeSeconds() + settings.TrackingLinkExpiry,
+            RenderedAt = now.ToUnixTimeSeconds(),
             NodeName = nodeName,
         };
 

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -53,7 +55,20 @@ public sealed class BeaconEvent
         return this;
     }
 
-    /// <summary>{"msys":{"message_event":{…}}}</summary>
-    public string ToJson() =>
-        new JsonObject { ["msys"] = new JsonObject { [Type.Category()] = _fields.DeepClone() } }.ToJsonString(Output);
+    /// <summary>{"msys":{"message_event":{…}}}, written around the fields in place: no copy of the tree per event.</summary>
+    public string ToJson()
+    {
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = Output.Encoder }))
+        {
+            writer.WriteStartObject();
+            writer.WriteStartObject("msys");
+            writer.WritePropertyName(Type.Category());
+            _fields.WriteTo(writer, Output);
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
 }

@@ -32,6 +32,12 @@ public sealed class EventPipeline : IAsyncDisposable
     /// <summary>Queues an event. Waits only when 100,000 events are already waiting for the disk.</summary>
     public ValueTask PublishAsync(BeaconEvent item) => _channel.Writer.WriteAsync(item);
 
+    /// <summary>
+    /// Queues an event without ever waiting: false when 100,000 events are already waiting (or the pipeline is
+    /// closed). For producers that must answer at once whatever happens to the event, such as the tracker.
+    /// </summary>
+    public bool TryPublish(BeaconEvent item) => _channel.Writer.TryWrite(item);
+
     public async ValueTask DisposeAsync()
     {
         _channel.Writer.TryComplete();

@@ -7,24 +7,28 @@ namespace Beacon.Ingress;
 /// <summary>Loads a listener's certificate, or makes the self-signed one ("tls": "self-signed") once and keeps it in data_dir/tls.</summary>
 internal static class ServerCertificate
 {
-    public static X509Certificate2? Load(ListenerOptions listener, string dataDir)
+    public static X509Certificate2? Load(ListenerOptions listener, string dataDir) =>
+        Load(listener.Tls, listener.TlsKey, listener.TlsPassword, listener.Hostname!, dataDir);
+
+    /// <summary>The same "tls", "tls_key" and "tls_password" options, wherever they are configured (also the tracker's).</summary>
+    public static X509Certificate2? Load(string tls, string? tlsKey, string? tlsPassword, string hostName, string dataDir)
     {
-        switch (listener.Tls)
+        switch (tls)
         {
             case "none":
                 return null;
             case "self-signed":
-                return LoadOrCreateSelfSigned(Path.Combine(Path.GetFullPath(dataDir), "tls"), listener.Hostname!);
+                return LoadOrCreateSelfSigned(Path.Combine(Path.GetFullPath(dataDir), "tls"), hostName);
         }
 
-        if (listener.Tls.EndsWith(".pfx", StringComparison.OrdinalIgnoreCase) || listener.Tls.EndsWith(".p12", StringComparison.OrdinalIgnoreCase))
+        if (tls.EndsWith(".pfx", StringComparison.OrdinalIgnoreCase) || tls.EndsWith(".p12", StringComparison.OrdinalIgnoreCase))
         {
-            return X509CertificateLoader.LoadPkcs12FromFile(listener.Tls, listener.TlsPassword);
+            return X509CertificateLoader.LoadPkcs12FromFile(tls, tlsPassword);
         }
 
-        var pem = listener.TlsPassword is null
-            ? X509Certificate2.CreateFromPemFile(listener.Tls, listener.TlsKey)
-            : X509Certificate2.CreateFromEncryptedPemFile(listener.Tls, listener.TlsPassword, listener.TlsKey);
+        var pem = tlsPassword is null
+            ? X509Certificate2.CreateFromPemFile(tls, tlsKey)
+            : X509Certificate2.CreateFromEncryptedPemFile(tls, tlsPassword, tlsKey);
 
         // SslStream on Linux wants a certificate whose key is not ephemeral.
         return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);

@@ -25,6 +25,9 @@ public sealed class LinkCodec(Keyring keyring)
     private const int TagSize = 16;
     private const int Overhead = HeaderSize + NonceSize + TagSize;
 
+    [ThreadStatic]
+    private static (LinkKey Key, AesGcm Cipher)? _threadCipher;
+
     public Keyring Keyring => keyring;
 
     /// <summary>Seals with the active key. Throws <see cref="KeyringException"/> if none is active.</summary>
@@ -135,17 +138,14 @@ public sealed class LinkCodec(Keyring keyring)
         var plaintext = ArrayPool<byte>.Shared.Rent(ciphertext.Length);
         try
         {
-            using (var aes = new AesGcm(key!.Secret, TagSize))
+            try
             {
-                try
-                {
-                    aes.Decrypt(token.Slice(HeaderSize, NonceSize), ciphertext, token[^TagSize..], plaintext.AsSpan(0, ciphertext.Length), token[..HeaderSize]);
-                }
-                catch (AuthenticationTagMismatchException)
-                {
-                    rejection = LinkRejection.AuthenticationFailed;
-                    return false;
-                }
+                OpeningCipher(key!).Decrypt(token.Slice(HeaderSize, NonceSize), ciphertext, token[^TagSize..], plaintext.AsSpan(0, ciphertext.Length), token[..HeaderSize]);
+            }
+            catch (AuthenticationTagMismatchException)
+            {
+                rejection = LinkRejection.AuthenticationFailed;
+                return false;
             }
 
             if (!LinkPayload.TryRead(plaintext.AsSpan(0, ciphertext.Length), kind, out var link))
@@ -162,6 +162,25 @@ public sealed class LinkCodec(Keyring keyring)
         {
             ArrayPool<byte>.Shared.Return(plaintext, clearArray: true);
         }
+    }
+
+    /// <summary>
+    /// The tracker opens a link per request: setting up AES-GCM for a key costs about as much as the decryption, so each
+    /// thread keeps the cipher of the last key it used (an instance is not safe for concurrent use, hence per thread).
+    /// A reloaded keyring has new key objects, which replace the cached cipher.
+    /// </summary>
+    private static AesGcm OpeningCipher(LinkKey key)
+    {
+        var cached = _threadCipher;
+        if (cached is not null && ReferenceEquals(cached.Value.Key, key))
+        {
+            return cached.Value.Cipher;
+        }
+
+        cached?.Cipher.Dispose();
+        var cipher = new AesGcm(key.Secret, TagSize);
+        _threadCipher = (key, cipher);
+        return cipher;
     }
 
     private static bool IsCanonical(ReadOnlySpan<char> token, ReadOnlySpan<byte> decoded)

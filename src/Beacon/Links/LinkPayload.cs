@@ -13,7 +13,7 @@ namespace Beacon.Links;
 /// plaintext = compression:u8 body           ; 0 stored, 1 brotli (RFC 7932)
 /// body      = presence:varint message_id:10 expires_at:varint
 ///             [transmission_id:varint | transmission_id:str] [customer_id:str] recipient:str [campaign_id:str]
-///             [tags:varint str*] [metadata:str] [target:str] [link_name:str] [node_name:str]
+///             [tags:varint str*] [metadata:str] [target:str] [link_name:str] [node_name:str] [rendered_at:varint]
 /// str       = length:varint utf-8
 /// </code>
 /// Bodies of <see cref="CompressFrom"/> bytes or more are compressed with Brotli at quality 5, kept only when
@@ -47,7 +47,8 @@ internal static class LinkPayload
         LinkName = 1 << 7,
         NodeName = 1 << 8,
         Unsubscribe = 1 << 9,
-        All = (1 << 10) - 1,
+        RenderedAt = 1 << 10,
+        All = (1 << 11) - 1,
     }
 
     /// <summary>Serialises and compresses. Throws <see cref="ArgumentException"/> for a link no event could come from.</summary>
@@ -121,6 +122,11 @@ internal static class LinkPayload
             throw new ArgumentException("a click link needs a target and an open link has none", nameof(link));
         }
 
+        if (link.RenderedAt is < 0)
+        {
+            throw new ArgumentException($"rendered_at {link.RenderedAt} is before 1970", nameof(link));
+        }
+
         var writer = new ArrayBufferWriter<byte>(256);
         var transmission = 0UL;
         var fields = (link.TransmissionId is null ? 0
@@ -132,7 +138,8 @@ internal static class LinkPayload
             | (link.Target is null ? 0 : Field.Target)
             | (link.LinkName is null ? 0 : Field.LinkName)
             | (link.NodeName is null ? 0 : Field.NodeName)
-            | (link.Unsubscribe ? Field.Unsubscribe : 0);
+            | (link.Unsubscribe ? Field.Unsubscribe : 0)
+            | (link.RenderedAt is null ? 0 : Field.RenderedAt);
         WriteVarint(writer, (ulong)fields);
         Convert.FromHexString(link.MessageId, writer.GetSpan(10), out _, out _);
         writer.Advance(10);
@@ -159,6 +166,11 @@ internal static class LinkPayload
         WriteString(writer, link.Target);
         WriteString(writer, link.LinkName);
         WriteString(writer, link.NodeName);
+        if (link.RenderedAt is { } rendered)
+        {
+            WriteVarint(writer, (ulong)rendered);
+        }
+
         return writer.WrittenSpan.ToArray();
     }
 
@@ -220,7 +232,14 @@ internal static class LinkPayload
         if (!reader.TryString(fields, Field.Metadata, out var metadata) ||
             !reader.TryString(fields, Field.Target, out var target) ||
             !reader.TryString(fields, Field.LinkName, out var linkName) ||
-            !reader.TryString(fields, Field.NodeName, out var node) ||
+            !reader.TryString(fields, Field.NodeName, out var node))
+        {
+            return false;
+        }
+
+        // Last, so that tokens sealed before the field existed read exactly as they did.
+        ulong rendered = 0;
+        if (((fields & Field.RenderedAt) != 0 && (!reader.TryVarint(out rendered) || rendered > long.MaxValue)) ||
             reader.Remaining != 0 || (kind == LinkKind.Click) != (target is not null))
         {
             return false;
@@ -241,6 +260,7 @@ internal static class LinkPayload
             Unsubscribe = (fields & Field.Unsubscribe) != 0,
             ExpiresAt = (long)expires,
             NodeName = node,
+            RenderedAt = (fields & Field.RenderedAt) != 0 ? (long)rendered : null,
         };
         return true;
     }

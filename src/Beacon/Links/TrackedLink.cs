@@ -40,13 +40,20 @@ public sealed record TrackedLink
     /// <summary>The node that rendered the link.</summary>
     public string? NodeName { get; init; }
 
+    /// <summary>
+    /// Unix seconds when delivery rendered this recipient's copy, or null in tokens sealed without it. The tracker
+    /// reads it as "delivery time" to tell scanners, which fetch links seconds after delivery, from people.
+    /// </summary>
+    public long? RenderedAt { get; init; }
+
     public bool IsExpired(DateTimeOffset now) => now.ToUnixTimeSeconds() >= ExpiresAt;
 
     /// <summary>Field-by-field, tags by content (a record's generated equality would compare the list by reference).</summary>
     public bool Equals(TrackedLink? other) => other is not null && Kind == other.Kind && MessageId == other.MessageId &&
         TransmissionId == other.TransmissionId && CustomerId == other.CustomerId && Recipient == other.Recipient &&
         CampaignId == other.CampaignId && Tags.SequenceEqual(other.Tags) && Metadata == other.Metadata && Target == other.Target &&
-        LinkName == other.LinkName && Unsubscribe == other.Unsubscribe && ExpiresAt == other.ExpiresAt && NodeName == other.NodeName;
+        LinkName == other.LinkName && Unsubscribe == other.Unsubscribe && ExpiresAt == other.ExpiresAt && NodeName == other.NodeName &&
+        RenderedAt == other.RenderedAt;
 
     public override int GetHashCode() => HashCode.Combine(Kind, MessageId, Recipient, Target, ExpiresAt);
 }

@@ -37,6 +37,16 @@ public sealed class ConfigLoaderTests
     [InlineData("smtp:listeners:0:limits:max_line_length", "100", "smtp:listeners:0:limits:max_line_length:")]
     [InlineData("smtp:listeners:0:auth:users:0:password_hash", "plaintext", "smtp:listeners:0:auth:users:0:password_hash:")]
     [InlineData("node_name", "two words", "node_name:")]
+    [InlineData("engagement_tracker:listen", "8080", "engagement_tracker:listen:")]
+    [InlineData("engagement_tracker:tls", "/no/such/cert.pem", "engagement_tracker:tls:")]
+    [InlineData("engagement_tracker:tls_key", "/no/such/key.pem", "engagement_tracker:tls_key:")]
+    [InlineData("engagement_tracker:trusted_proxies:0", "10.0.0.1", "engagement_tracker:trusted_proxies:0:")]
+    [InlineData("engagement_tracker:rate_limit_per_minute", "-1", "engagement_tracker:rate_limit_per_minute:")]
+    [InlineData("engagement_tracker:rate_limit_clients", "0", "engagement_tracker:rate_limit_clients:")]
+    [InlineData("engagement_tracker:recipient_state_entries", "0", "engagement_tracker:recipient_state_entries:")]
+    [InlineData("engagement_tracker:max_request_line_size", "100", "engagement_tracker:max_request_line_size:")]
+    [InlineData("engagement_tracker:max_request_headers_total_size", "100", "engagement_tracker:max_request_headers_total_size:")]
+    [InlineData("engagement_tracker:max_request_header_count", "2", "engagement_tracker:max_request_header_count:")]
     public void Invalid_values_are_reported_with_the_key(string key, string value, string prefix)
     {
         Load(new() { [key] = value }, out var errors);

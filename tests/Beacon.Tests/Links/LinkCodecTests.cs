@@ -24,6 +24,23 @@ public sealed class LinkCodecTests : IDisposable
     }
 
     [Fact]
+    public void Rendered_at_is_optional_and_a_token_without_it_opens_as_before()
+    {
+        var rendered = LinkKit.Click() with { RenderedAt = LinkKit.Start.ToUnixTimeSeconds() };
+        Assert.True(_kit.Codec.TryOpen(_kit.Codec.Seal(rendered), out var opened, out _));
+        Assert.Equal(LinkKit.Start.ToUnixTimeSeconds(), opened!.Link.RenderedAt);
+        Assert.Equal(rendered, opened.Link);
+
+        // Without it, the payload is byte for byte what it was before the field existed: no presence bit, no bytes.
+        var plain = LinkKit.Open() with { Metadata = null }; // short enough to be stored, not compressed
+        var withField = plain with { RenderedAt = 1 };
+        Assert.Equal(LinkPayload.Write(plain).Length + 1, LinkPayload.Write(withField).Length);
+        Assert.True(_kit.Codec.TryOpen(_kit.Codec.Seal(plain), out opened, out _));
+        Assert.Null(opened!.Link.RenderedAt);
+        Assert.Throws<ArgumentException>(() => _kit.Codec.Seal(plain with { RenderedAt = -1 }));
+    }
+
+    [Fact]
     public void A_unicode_recipient_and_1000_bytes_of_metadata_survive()
     {
         var metadata = new JsonObject();

@@ -1,0 +1,29 @@
+using System.Diagnostics.Metrics;
+
+namespace Beacon.Tracker;
+
+/// <summary>The tracker's counters, on meter "Beacon.Tracker" (read with dotnet-counters or an OpenTelemetry exporter).</summary>
+public sealed class TrackerMetrics : IDisposable
+{
+    public const string MeterName = "Beacon.Tracker";
+
+    private readonly Meter _meter = new(MeterName);
+
+    public TrackerMetrics()
+    {
+        Requests = _meter.CreateCounter<long>("beacon.tracker.requests", "{request}",
+            "Tracked-link requests answered, by route and outcome (recorded, expired, invalid, rate_limited, head). A high share of 'invalid' means forged or mangled links are being tried.");
+        EventsDropped = _meter.CreateCounter<long>("beacon.tracker.events_dropped", "{event}",
+            "Engagement events not recorded because the event pipeline was full. Any value above 0 means the event writer cannot keep up with the tracker: opens and clicks are being lost.");
+        RateLimited = _meter.CreateCounter<long>("beacon.tracker.rate_limited", "{request}",
+            "Requests answered but not recorded because their client address exceeded rate_limit_per_minute. A high value means a scanner, a crawler or an attack is fetching links in bulk, or that many people share one address (raise the limit).");
+    }
+
+    public Counter<long> Requests { get; }
+
+    public Counter<long> EventsDropped { get; }
+
+    public Counter<long> RateLimited { get; }
+
+    public void Dispose() => _meter.Dispose();
+}
