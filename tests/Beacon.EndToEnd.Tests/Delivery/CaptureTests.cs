@@ -60,4 +60,38 @@ public sealed class CaptureTests
             Assert.Equal(envelope.Recipient, open.Link.Recipient);
         }
     }
+
+    [Fact]
+    public async Task Links_taken_from_the_captured_copy_redirect_and_record_open_and_click_events()
+    {
+        await using var beacon = await BeaconInstance.StartAsync(o => o.Delivery.Suspended = false);
+        await using (var client = await TestSmtpClient.ConnectEhloAsync(beacon.Smtp))
+        {
+            Assert.Equal(250, (await client.CommandAsync("MAIL FROM:<news@example.org>")).Code);
+            Assert.Equal(250, (await client.CommandAsync("RCPT TO:<reader@example.com>")).Code);
+            Assert.Equal(354, (await client.CommandAsync("DATA")).Code);
+            await client.SendAsync("From: news@example.org\r\nSubject: loop\r\nX-MSYS-API: {\"campaign_id\": \"loop\", \"options\": {\"open_tracking\": true, \"click_tracking\": true}}\r\n" +
+                "Content-Type: text/html\r\n\r\n<html><body><a data-msys-linkname=\"cta\" href=\"https://shop.example.com/x\">x</a></body></html>\r\n.\r\n");
+            Assert.Equal(250, (await client.ReadReplyAsync()).Code);
+        }
+
+        await beacon.WaitForEventsAsync("delivery");
+        var (path, _) = Assert.Single(beacon.Server.Captured.List());
+        var html = MimeMessage.Load(path).HtmlBody ?? string.Empty;
+        string Link(string pattern) => System.Text.RegularExpressions.Regex.Match(html, pattern).Groups[1].Value.Replace("localhost:8080", beacon.Tracker.ToString(), StringComparison.Ordinal);
+        using var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false });
+        http.DefaultRequestHeaders.UserAgent.ParseAdd("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0");
+
+        var pixel = await http.GetAsync(new Uri(Link("src=\"([^\"]+/q/[^\"]+)\"")));
+        Assert.Equal("image/gif", pixel.Content.Headers.ContentType!.MediaType);
+        var click = await http.GetAsync(new Uri(Link("href=\"([^\"]+/f/[^\"]+)\"")));
+        Assert.Equal(System.Net.HttpStatusCode.Found, click.StatusCode);
+        Assert.Equal("https://shop.example.com/x", click.Headers.Location!.OriginalString);
+
+        var open = Assert.Single(await beacon.WaitForEventsAsync("open"));
+        var clicked = Assert.Single(await beacon.WaitForEventsAsync("click"));
+        Assert.Equal(("loop", "reader@example.com", "cta"), ((string?)clicked["campaign_id"], (string?)clicked["rcpt_to"], (string?)clicked["target_link_name"]));
+        Assert.Equal((string?)open["message_id"], (string?)clicked["message_id"]);
+        Assert.NotNull(clicked["classification"]);
+    }
 }
