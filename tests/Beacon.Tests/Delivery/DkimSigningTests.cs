@@ -201,6 +201,17 @@ public sealed class DkimSigningTests : IDisposable
     }
 
     [Fact]
+    public void A_rendered_copy_is_signed_as_it_is_sent()
+    {
+        string original = Tests.Rendering.Mail.Alternative("See https://x.example/a", "<a href=\"https://x.example/b\">b</a>");
+        (byte[] copy, Beacon.Rendering.RenderReport report) = Tests.Rendering.RenderHarness.Render(Encoding.ASCII.GetBytes(original));
+        Assert.True(report.HtmlPartRewritten);
+        using DkimSigning signing = Load(_keys.Key("shop.example"), _keys.Key("shop.example", "ed25519-sha256"));
+        byte[] signature = signing.Sign(new MemoryStream(copy))!;
+        DkimTestKeys.AssertVerifies([.. signature, .. copy], signing, count: 2);
+    }
+
+    [Fact]
     public void A_stream_that_cannot_seek_is_a_bug_of_the_caller()
     {
         using DkimSigning signing = Load(_keys.Key("shop.example"));
