@@ -84,31 +84,61 @@ internal sealed class DkimSigning : IDisposable
         if (!message.CanSeek)
             throw new ArgumentException("The copy must be seekable: it is read twice, once to sign and once to send.", nameof(message));
         long origin = message.Position;
+        byte[] head = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
-            byte[] head = ArrayPool<byte>.Shared.Rent((int)Math.Min(message.Length - origin, MaxHeaderBytes) + 1);
-            try
+            // Only the header block is held in memory, read in growing steps; the body streams through the hash.
+            int read = 0;
+            int headerLength;
+            while ((headerLength = HeaderEnd(head.AsSpan(0, read))) < 0)
             {
-                int read = message.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
-                List<HeaderField> fields = HeaderField.Parse(head.AsSpan(0, read), out int headerLength);
-                if (headerLength == read && read == head.Length)
-                    return null; // no end of the header block within the bound
-                List<DkimKey>? keys = Choose(head.AsSpan(0, headerLength), fields);
-                if (keys is null)
-                    return null;
-                message.Position = origin + headerLength;
-                byte[][] bodyHashes = HashBody(message, keys);
-                return Signatures(head.AsSpan(0, headerLength), fields, keys, bodyHashes);
+                if (read == head.Length)
+                {
+                    if (head.Length >= MaxHeaderBytes)
+                        return null; // no end of the header block within the bound
+                    byte[] larger = ArrayPool<byte>.Shared.Rent(head.Length * 2);
+                    head.AsSpan(0, read).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(head);
+                    head = larger;
+                }
+
+                int n = message.Read(head, read, head.Length - read);
+                if (n == 0)
+                {
+                    headerLength = read; // a message that is all header
+                    break;
+                }
+
+                read += n;
             }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(head);
-            }
+
+            List<HeaderField> fields = HeaderField.Parse(head.AsSpan(0, headerLength), out _);
+            List<DkimKey>? keys = Choose(head.AsSpan(0, headerLength), fields);
+            if (keys is null)
+                return null;
+            message.Position = origin + headerLength;
+            byte[][] bodyHashes = HashBody(message, keys);
+            return Signatures(head.AsSpan(0, headerLength), fields, keys, bodyHashes);
         }
         finally
         {
+            ArrayPool<byte>.Shared.Return(head);
             message.Position = origin;
         }
+    }
+
+    /// <summary>The length of the header block with its empty line, or -1 if <paramref name="data"/> does not hold all of it yet.</summary>
+    private static int HeaderEnd(ReadOnlySpan<byte> data)
+    {
+        if (data.StartsWith("\n"u8))
+            return 1;
+        if (data.StartsWith("\r\n"u8))
+            return 2;
+        int crlf = data.IndexOf("\n\r\n"u8);
+        int lf = data.IndexOf("\n\n"u8);
+        if (crlf < 0 && lf < 0)
+            return -1;
+        return crlf >= 0 && (lf < 0 || crlf < lf) ? crlf + 3 : lf + 2;
     }
 
     /// <inheritdoc cref="Sign(Stream)"/>

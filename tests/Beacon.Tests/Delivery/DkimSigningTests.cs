@@ -104,6 +104,19 @@ public sealed class DkimSigningTests : IDisposable
         Assert.Equal(4, stream.Position);
     }
 
+    [Theory]
+    [InlineData(100, 10)]
+    [InlineData(40_000, 200_000)] // a header block over the first 16 KiB read, a body over many buffers
+    public void A_stream_and_a_span_give_the_same_signature(int headerBytes, int bodyBytes)
+    {
+        using DkimSigning signing = Load(_keys.Key("shop.example"));
+        string message = Message.Replace("X-Other: not signed\r\n", "X-Other: " + new string('h', headerBytes) + "\r\n", StringComparison.Ordinal)
+            + string.Concat(Enumerable.Repeat("line  of body \t\r\n", bodyBytes / 17));
+        byte[] bytes = Encoding.ASCII.GetBytes(message);
+        Assert.Equal(Sign(signing, message), Encoding.ASCII.GetString(signing.Sign(new MemoryStream(bytes))!));
+        DkimTestKeys.AssertVerifies([.. signing.Sign(new MemoryStream(bytes))!, .. bytes], signing);
+    }
+
     [Fact]
     public void Repeated_header_fields_are_signed_bottom_up_and_listed_once_each()
     {
