@@ -10,11 +10,12 @@ namespace Beacon.Rendering;
 /// </summary>
 internal static class HeaderBlock
 {
-    /// <returns>The number of fields removed.</returns>
-    public static int Write(ReadOnlySpan<byte> block, IReadOnlyList<string> remove, string? transferEncoding,
-        ReadOnlySpan<byte> newline, OutputBuffer output)
+    /// <returns>The number of fields removed by <paramref name="remove"/>, and of those removed by <paramref name="alsoRemove"/> (counted apart: they are signatures, reported on their own).</returns>
+    public static (int Removed, int AlsoRemoved) Write(ReadOnlySpan<byte> block, IReadOnlyList<string> remove, string? transferEncoding,
+        ReadOnlySpan<byte> newline, OutputBuffer output, IReadOnlyList<string>? alsoRemove = null)
     {
         int removed = 0;
+        int alsoRemoved = 0;
         bool encodingWritten = transferEncoding is null;
         int i = 0;
         while (i < block.Length)
@@ -25,7 +26,7 @@ internal static class HeaderBlock
             {
                 WriteEncoding(ref encodingWritten, transferEncoding, newline, output);
                 output.Write(block[i..]);
-                return removed;
+                return (removed, alsoRemoved);
             }
 
             while (end < block.Length && block[end] is (byte)' ' or (byte)'\t')
@@ -35,6 +36,10 @@ internal static class HeaderBlock
             if (Matches(name, remove))
             {
                 removed++;
+            }
+            else if (alsoRemove is not null && Matches(name, alsoRemove))
+            {
+                alsoRemoved++;
             }
             else if (transferEncoding is not null && Ascii.EqualsIgnoreCase(name, "Content-Transfer-Encoding"u8))
             {
@@ -50,7 +55,7 @@ internal static class HeaderBlock
 
         // No empty line: a block that ends at the end of the message. The new field still belongs in it.
         WriteEncoding(ref encodingWritten, transferEncoding, newline, output);
-        return removed;
+        return (removed, alsoRemoved);
     }
 
     /// <summary>The newline a block uses, from its first line ending (CRLF on the wire and in the spool).</summary>

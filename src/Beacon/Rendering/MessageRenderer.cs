@@ -7,7 +7,8 @@ namespace Beacon.Rendering;
 
 /// <summary>
 /// Writes one recipient's copy of a spooled message: the original bytes, except the top-level header fields
-/// named in <see cref="RenderOptions.RemoveHeaders"/> and the content (and, if its encoding must change, the
+/// named in <see cref="RenderOptions.RemoveHeaders"/> (and, in a copy where a part is rewritten, those named in
+/// <see cref="RenderOptions.RemoveHeadersWhenRewritten"/>) and the content (and, if its encoding must change, the
 /// Content-Transfer-Encoding) of the top text/html and text/plain parts. MimeKit parses the structure with
 /// <c>persistent: true</c>, so part contents stay in the source stream and are only located by offset; everything
 /// between the rewritten parts is copied verbatim. Design note: both parts are prepared before the first byte is
@@ -72,7 +73,8 @@ internal sealed class MessageRenderer
 
         try
         {
-            return report with { HeadersRemoved = Write(input, origin, messageHeadersEnd, prepared, options, newline, output) };
+            (int removed, int signaturesRemoved) = Write(input, origin, messageHeadersEnd, prepared, options, newline, output);
+            return report with { HeadersRemoved = removed, SignaturesRemoved = signaturesRemoved };
         }
         finally
         {
@@ -116,13 +118,16 @@ internal sealed class MessageRenderer
         return report;
     }
 
-    private static int Write(Stream input, long origin, long headersEnd, List<PreparedPart> prepared, RenderOptions options,
-        byte[] newline, Stream output)
+    private static (int Removed, int SignaturesRemoved) Write(Stream input, long origin, long headersEnd, List<PreparedPart> prepared,
+        RenderOptions options, byte[] newline, Stream output)
     {
         prepared.Sort(static (a, b) => a.ContentStart.CompareTo(b.ContentStart));
         PreparedPart? root = prepared.Find(static part => part.IsRoot);
         using var buffer = new OutputBuffer(output);
-        int removed = WriteHeaderBlock(input, origin, headersEnd, options.RemoveHeaders, root?.NewTransferEncoding, newline, buffer);
+        // A signature over the body (bh=) fails once a part is rewritten, and a failing signature is worse than
+        // none (DMARC may count it against the sender); an untouched copy keeps it, still valid.
+        (int Removed, int SignaturesRemoved) removed = WriteHeaderBlock(input, origin, headersEnd, options.RemoveHeaders,
+            root?.NewTransferEncoding, newline, buffer, prepared.Count > 0 ? options.RemoveHeadersWhenRewritten : null);
         long position = headersEnd;
         foreach (PreparedPart part in prepared)
         {
@@ -162,13 +167,13 @@ internal sealed class MessageRenderer
         }
 
         using var buffer = new OutputBuffer(output);
-        int removed = WriteHeaderBlock(input, origin, origin + headerLength, options.RemoveHeaders, null, "\r\n"u8.ToArray(), buffer);
+        (int removed, _) = WriteHeaderBlock(input, origin, origin + headerLength, options.RemoveHeaders, null, "\r\n"u8.ToArray(), buffer);
         Copy(input, origin + headerLength, input.Length, buffer);
         return new RenderReport { SkipReason = RenderSkipReason.Unparseable, HeadersRemoved = removed };
     }
 
-    private static int WriteHeaderBlock(Stream input, long start, long end, IReadOnlyList<string> remove, string? transferEncoding,
-        byte[] newline, OutputBuffer output)
+    private static (int Removed, int AlsoRemoved) WriteHeaderBlock(Stream input, long start, long end, IReadOnlyList<string> remove,
+        string? transferEncoding, byte[] newline, OutputBuffer output, IReadOnlyList<string>? alsoRemove = null)
     {
         int length = checked((int)(end - start));
         byte[] block = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
@@ -176,7 +181,7 @@ internal sealed class MessageRenderer
         {
             input.Seek(start, SeekOrigin.Begin);
             input.ReadExactly(block, 0, length);
-            return HeaderBlock.Write(block.AsSpan(0, length), remove, transferEncoding, newline, output);
+            return HeaderBlock.Write(block.AsSpan(0, length), remove, transferEncoding, newline, output, alsoRemove);
         }
         finally
         {

@@ -19,6 +19,13 @@ internal sealed class RenderOptions
     /// <summary>Top-level header fields dropped from every copy (spec §5 Q2), compared case-insensitively.</summary>
     public IReadOnlyList<string> RemoveHeaders { get; init; } = ["X-MSYS-API"];
 
+    /// <summary>
+    /// Top-level header fields dropped only from a copy in which a part was actually rewritten (links, pixel,
+    /// macros, a new Content-Transfer-Encoding): a sender's DKIM signature hashes the body and would fail there,
+    /// while a copy left as it was keeps its still valid signature. Compared case-insensitively.
+    /// </summary>
+    public IReadOnlyList<string> RemoveHeadersWhenRewritten { get; init; } = ["DKIM-Signature"];
+
     /// <summary>Turns a decoded link target into the tracked URL written in its place.</summary>
     public Func<ClickTarget, string> ClickUrl { get; init; } = static target => target.Url;
 

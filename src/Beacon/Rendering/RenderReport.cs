@@ -13,8 +13,11 @@ internal sealed record RenderReport
 
     public bool TextPartRewritten { get; init; }
 
-    /// <summary>Header fields removed from the top-level header block.</summary>
+    /// <summary>Header fields named in <see cref="RenderOptions.RemoveHeaders"/> removed from the top-level header block.</summary>
     public int HeadersRemoved { get; init; }
+
+    /// <summary>Fields named in <see cref="RenderOptions.RemoveHeadersWhenRewritten"/> (DKIM-Signature) removed because a part was rewritten.</summary>
+    public int SignaturesRemoved { get; init; }
 
     /// <summary>The first reason tracking was skipped, or <see cref="RenderSkipReason.None"/>.</summary>
     public RenderSkipReason SkipReason { get; init; }
