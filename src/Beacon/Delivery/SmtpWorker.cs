@@ -60,7 +60,7 @@ internal sealed class SmtpWorker(SpoolStore spool, CopyWriter copies, MxResolver
                 {
                     // The spool or the copy failed, not the peer: retry later, and say why in the log.
                     logger.LogError(e, "delivery: message {Id} to {Destination} could not be sent", item.Message.MessageId, queue.Route.Key);
-                    outcomes = [.. item.Recipients.Select(i => new RecipientOutcome(i, DeliveryOutcome.Deferred, $"local error: {e.Message}", BounceClass: BounceClasses.Undetermined))];
+                    outcomes = [.. item.Recipients.Select(i => new RecipientOutcome(i, DeliveryOutcome.Deferred, $"local error: {e.Message}", BounceClass: (int)BounceClass.Undetermined))];
                 }
 
                 await queue.CompleteAsync(item, outcomes).ConfigureAwait(false);
@@ -93,7 +93,7 @@ internal sealed class SmtpWorker(SpoolStore spool, CopyWriter copies, MxResolver
         {
             if (!connection.IsUsable)
             {
-                outcomes.AddRange(group.Select(i => new RecipientOutcome(i, DeliveryOutcome.Deferred, "the connection closed before this recipient's turn", BounceClass: BounceClasses.Transient)));
+                outcomes.AddRange(group.Select(i => new RecipientOutcome(i, DeliveryOutcome.Deferred, "the connection closed before this recipient's turn", BounceClass: (int)BounceClass.TransientFailure)));
                 continue;
             }
 
@@ -128,12 +128,13 @@ internal sealed class SmtpWorker(SpoolStore spool, CopyWriter copies, MxResolver
                 _ => DeliveryOutcome.Bounced,
             };
             return new RecipientOutcome(index, outcome, reply.ToString(), reply,
-                outcome == DeliveryOutcome.Delivered ? null : BounceClasses.Of(reply), ip, connected.Host, Fields: facts);
+                outcome == DeliveryOutcome.Delivered ? null : (int)BounceClassifier.Classify(reply).Class, ip, connected.Host, Fields: facts);
         }
 
         var failure = result.Failure!;
+        var classified = Classify(failure);
         return new RecipientOutcome(index, failure.Permanent ? DeliveryOutcome.Bounced : DeliveryOutcome.Deferred, failure.ToString(), failure.Reply,
-            BounceClasses.Of(failure), ip, connected.Host, Fields: facts);
+            (int)classified.Class, ip, connected.Host, ErrorCode: classified.ErrorCode, Fields: facts);
     }
 
     /// <summary>Connects to the first host that answers; a failure says what to do with the item's recipients.</summary>
@@ -142,7 +143,7 @@ internal sealed class SmtpWorker(SpoolStore spool, CopyWriter copies, MxResolver
         var now = time.GetUtcNow();
         if (_down.TryGetValue(route.Key, out var down) && down.Until > now)
         {
-            return (null, new NoConnection(false, $"{down.Reason} (not tried again before {down.Until:HH:mm:ss})", BounceClasses.Transient));
+            return (null, new NoConnection(false, $"{down.Reason} (not tried again before {down.Until:HH:mm:ss})", BounceClassifier.Classify(DeliveryFailure.ConnectionFailure)));
         }
 
         var (hosts, problem) = await HostsAsync(route, abort).ConfigureAwait(false);
@@ -191,7 +192,7 @@ internal sealed class SmtpWorker(SpoolStore spool, CopyWriter copies, MxResolver
             _down[route.Key] = (time.GetUtcNow() + TimeSpan.FromSeconds(Math.Min(options.Retry.InitialInterval, 60)), reason);
         }
 
-        return (null, new NoConnection(permanentEverywhere, reason, last is null ? BounceClasses.Transient : BounceClasses.Of(last)));
+        return (null, new NoConnection(permanentEverywhere, reason, last is null ? BounceClassifier.Classify(DeliveryFailure.ConnectionFailure) : Classify(last)));
     }
 
     private async Task<(IReadOnlyList<MxHost>? Hosts, NoConnection? Problem)> HostsAsync(Route route, CancellationToken abort)
@@ -201,7 +202,8 @@ internal sealed class SmtpWorker(SpoolStore spool, CopyWriter copies, MxResolver
             var found = await mx.ResolveAsync(route.Domain, abort).ConfigureAwait(false);
             return found.Error is null
                 ? (found.Hosts, null)
-                : (null, new NoConnection(found.IsPermanent, found.Error, BounceClasses.Dns(found.IsPermanent, found.IsNullMx)));
+                : (null, new NoConnection(found.IsPermanent, found.Error, BounceClassifier.Classify(
+                    found.IsNullMx ? DeliveryFailure.NullMx : found.IsPermanent ? DeliveryFailure.DomainNotFound : DeliveryFailure.DnsFailure)));
         }
 
         var hop = route.Smarthost!;
@@ -218,7 +220,7 @@ internal sealed class SmtpWorker(SpoolStore spool, CopyWriter copies, MxResolver
         }
         catch (SocketException e)
         {
-            return (null, new NoConnection(false, $"smarthost {hop.Host}: {e.Message}", BounceClasses.Dns(false, false)));
+            return (null, new NoConnection(false, $"smarthost {hop.Host}: {e.Message}", BounceClassifier.Classify(DeliveryFailure.DnsFailure)));
         }
     }
 
@@ -294,9 +296,14 @@ internal sealed class SmtpWorker(SpoolStore spool, CopyWriter copies, MxResolver
     private sealed record Connected(OutboundConnection Connection, string Host);
 
     /// <summary>Why there is no connection: every recipient of the item gets the same outcome.</summary>
-    private sealed record NoConnection(bool Permanent, string Reason, int BounceClass)
+    private sealed record NoConnection(bool Permanent, string Reason, BounceClassification Class)
     {
         public RecipientOutcome For(int index) =>
-            new(index, Permanent ? DeliveryOutcome.Bounced : DeliveryOutcome.Deferred, Reason, BounceClass: BounceClass);
+            new(index, Permanent ? DeliveryOutcome.Bounced : DeliveryOutcome.Deferred, Reason, BounceClass: (int)Class.Class, ErrorCode: Class.ErrorCode);
     }
+
+    /// <summary>A failure's class: from the peer's reply when there is one, else from what went wrong.</summary>
+    private static BounceClassification Classify(OutboundFailure failure) => failure.Reply is { } reply
+        ? BounceClassifier.Classify(reply)
+        : BounceClassifier.Classify(failure.Kind == OutboundFailureKind.Timeout ? DeliveryFailure.ConnectionTimeout : DeliveryFailure.ConnectionFailure, failure.Detail);
 }

@@ -47,7 +47,7 @@ public sealed class DeliveryEvents(EventPipeline pipeline, MessageIdGenerator id
         if (type != EventType.Delivery)
         {
             item.Set("bounce_class", outcome.BounceClass?.ToString(CultureInfo.InvariantCulture))
-                .Set("error_code", outcome.Reply?.Code.ToString(CultureInfo.InvariantCulture))
+                .Set("error_code", outcome.Reply?.Code.ToString(CultureInfo.InvariantCulture) ?? outcome.ErrorCode)
                 .Set("raw_reason", outcome.Reason)
                 .Set("reason", outcome.Reason);
         }

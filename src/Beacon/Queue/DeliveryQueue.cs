@@ -267,7 +267,7 @@ public sealed class DeliveryQueue : IAsyncDisposable
 
         if (entry.BounceRequested || recipient.BounceRequested)
         {
-            var admin = outcome with { Outcome = DeliveryOutcome.Bounced, BounceClass = AdminBounceClass, Reason = $"bounced by an operator; last attempt: {outcome.Reason}" };
+            var admin = outcome with { Outcome = DeliveryOutcome.Bounced, BounceClass = AdminBounceClass, Reply = null, ErrorCode = "554", Reason = $"bounced by an operator; last attempt: {outcome.Reason}" };
             return (RecipientState.Bounced, admin, admin.Reason);
         }
 
@@ -279,6 +279,8 @@ public sealed class DeliveryQueue : IAsyncDisposable
             {
                 Outcome = DeliveryOutcome.Bounced,
                 BounceClass = TimeoutBounceClass,
+                Reply = null,
+                ErrorCode = "554",
                 Reason = $"message expired after {age.TotalHours:0.#} hours in the queue (delivery.retry.max_age); last error: {outcome.Reason}",
             };
             return (RecipientState.Bounced, expired, expired.Reason);
@@ -301,7 +303,7 @@ public sealed class DeliveryQueue : IAsyncDisposable
     }
 
     private RecipientOutcome AdminBounce(int index) =>
-        new(index, DeliveryOutcome.Bounced, "bounced by an operator (beacon queue bounce)", BounceClass: AdminBounceClass, DeliveryMethod: "esmtp");
+        new(index, DeliveryOutcome.Bounced, "bounced by an operator (beacon queue bounce)", BounceClass: AdminBounceClass, ErrorCode: "554");
 
     private void Schedule(WorkItem item, DateTimeOffset now)
     {

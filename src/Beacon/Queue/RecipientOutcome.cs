@@ -18,7 +18,8 @@ public enum DeliveryOutcome
 
 /// <summary>
 /// What happened to one recipient of a <see cref="WorkItem"/>. <paramref name="Reason"/> is the peer's reply
-/// or a description of the failure; <paramref name="Fields"/> are extra event fields from the stage that
+/// or a description of the failure; <paramref name="ErrorCode"/> the SMTP code that stands for a failure
+/// without a reply (SparkPost's error_code); <paramref name="Fields"/> are extra event fields from the stage that
 /// produced the copy (tracking facts, DKIM).
 /// </summary>
 public sealed record RecipientOutcome(
@@ -30,4 +31,5 @@ public sealed record RecipientOutcome(
     string? RemoteIp = null,
     string? RemoteHost = null,
     string DeliveryMethod = "esmtp",
+    string? ErrorCode = null,
     IReadOnlyDictionary<string, JsonNode?>? Fields = null);
