@@ -26,35 +26,15 @@ internal sealed class SmtpWorker(SpoolStore spool, CopyWriter copies, MxResolver
 
     public async Task RunAsync(DestinationQueue queue, CancellationToken abort)
     {
-        Connected? connection = null;
+        var session = new Session();
         try
         {
-            while (await queue.TakeAsync(connection is null ? TimeSpan.Zero : TimeSpan.FromSeconds(options.IdleTimeout)).ConfigureAwait(false) is { } item)
+            while (await queue.TakeAsync(session.Current is null ? TimeSpan.Zero : TimeSpan.FromSeconds(options.IdleTimeout)).ConfigureAwait(false) is { } item)
             {
-                if (connection is not null && (!connection.Connection.IsUsable || connection.Connection.MessagesSent >= options.MaxMessagesPerConnection))
-                {
-                    await CloseAsync(connection.Connection).ConfigureAwait(false);
-                    connection = null;
-                }
-
                 IReadOnlyList<RecipientOutcome> outcomes;
                 try
                 {
-                    if (connection is null)
-                    {
-                        var (opened, failure) = await ConnectAsync(queue.Route, abort).ConfigureAwait(false);
-                        connection = opened;
-                        outcomes = failure is null ? [] : [.. item.Recipients.Select(i => failure.For(i))];
-                    }
-                    else
-                    {
-                        outcomes = [];
-                    }
-
-                    if (connection is not null)
-                    {
-                        outcomes = await DeliverAsync(connection, item, abort).ConfigureAwait(false);
-                    }
+                    outcomes = await DeliverAsync(session, queue.Route, item, abort).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
                 {
@@ -68,17 +48,13 @@ internal sealed class SmtpWorker(SpoolStore spool, CopyWriter copies, MxResolver
         }
         finally
         {
-            if (connection is not null)
-            {
-                await CloseAsync(connection.Connection).ConfigureAwait(false);
-            }
+            await session.CloseAsync(this).ConfigureAwait(false);
         }
     }
 
-    private async Task<IReadOnlyList<RecipientOutcome>> DeliverAsync(Connected connected, WorkItem item, CancellationToken abort)
+    private async Task<IReadOnlyList<RecipientOutcome>> DeliverAsync(Session session, Route route, WorkItem item, CancellationToken abort)
     {
         var message = item.Message;
-        var connection = connected.Connection;
         var outcomes = new List<RecipientOutcome>(item.Recipients.Length);
 
         // Recipients with tracking each need their own copy; the others can share one transaction.
@@ -91,12 +67,6 @@ internal sealed class SmtpWorker(SpoolStore spool, CopyWriter copies, MxResolver
 
         foreach (var group in groups)
         {
-            if (!connection.IsUsable)
-            {
-                outcomes.AddRange(group.Select(i => new RecipientOutcome(i, DeliveryOutcome.Deferred, "the connection closed before this recipient's turn", BounceClass: (int)BounceClass.TransientFailure)));
-                continue;
-            }
-
             Dictionary<string, JsonNode?> facts;
             using var copy = copies.Render(spool, message, group.Length == 1 ? message.Recipients[group[0]] : null, out facts);
             var addresses = group.Select(i => message.Recipients[i].Address).ToList();
@@ -106,10 +76,45 @@ internal sealed class SmtpWorker(SpoolStore spool, CopyWriter copies, MxResolver
                 EightBitMime = message.EightBitMime,
                 Size = copy.Length,
             };
-            var result = await connection.SendAsync(envelope, copy, abort).ConfigureAwait(false);
-            for (var n = 0; n < group.Length; n++)
+
+            while (true)
             {
-                outcomes.Add(Outcome(group[n], result.Recipients[n], connected, facts));
+                if (session.Current is { } stale && (!stale.Connection.IsUsable || stale.Connection.MessagesSent >= options.MaxMessagesPerConnection))
+                {
+                    await session.CloseAsync(this).ConfigureAwait(false);
+                }
+
+                if (session.Current is null)
+                {
+                    var (opened, failure) = await ConnectAsync(route, abort).ConfigureAwait(false);
+                    if (failure is not null)
+                    {
+                        outcomes.AddRange(group.Select(failure.For));
+                        break;
+                    }
+
+                    session.Current = opened;
+                }
+
+                var connected = session.Current!;
+                var reused = connected.Connection.MessagesSent > 0;
+                var result = await connected.Connection.SendAsync(envelope, copy, abort).ConfigureAwait(false);
+                if (reused && result.MailReply is null && result.Failure is { Kind: OutboundFailureKind.ConnectionLost or OutboundFailureKind.ProtocolError })
+                {
+                    // A kept connection the peer had closed meanwhile (servers drop idle clients): not this
+                    // message's failure. Try once more on a new connection, as Postfix does with its cache.
+                    logger.LogDebug("delivery: kept connection to {Peer} was gone ({Failure}); reconnecting", connected.Connection.RemoteEndPoint, result.Failure);
+                    await session.CloseAsync(this).ConfigureAwait(false);
+                    copy.Position = 0;
+                    continue;
+                }
+
+                for (var n = 0; n < group.Length; n++)
+                {
+                    outcomes.Add(Outcome(group[n], result.Recipients[n], connected, facts));
+                }
+
+                break;
             }
         }
 
@@ -294,6 +299,21 @@ internal sealed class SmtpWorker(SpoolStore spool, CopyWriter copies, MxResolver
     }
 
     private sealed record Connected(OutboundConnection Connection, string Host);
+
+    /// <summary>The connection a worker keeps between items.</summary>
+    private sealed class Session
+    {
+        public Connected? Current { get; set; }
+
+        public async Task CloseAsync(SmtpWorker worker)
+        {
+            if (Current is { } connected)
+            {
+                Current = null;
+                await worker.CloseAsync(connected.Connection).ConfigureAwait(false);
+            }
+        }
+    }
 
     /// <summary>Why there is no connection: every recipient of the item gets the same outcome.</summary>
     private sealed record NoConnection(bool Permanent, string Reason, BounceClassification Class)

@@ -142,6 +142,27 @@ public sealed partial class MxDeliveryTests
     }
 
     [Fact]
+    public async Task A_kept_connection_the_peer_closed_is_replaced_without_a_delay()
+    {
+        var address = IPAddress.Parse("127.0.0.2");
+        var sink = await TestSink.StartAsync(address);
+        var port = sink.Endpoint.Port;
+        using var dns = await DnsServer.StartAsync(new DnsRecords().Mx("example.test", "mx1.example.test", 10).A("mx1.example.test", "127.0.0.2"));
+        await using var beacon = await StartAsync(dns, port, o => o.Delivery.IdleTimeout = 30);
+        await SendAsync(beacon, "first@example.test");
+        await sink.WaitForMessagesAsync(1, Timeout);
+
+        // The peer goes away while Beacon keeps the connection for the next message, and comes back.
+        await sink.DisposeAsync();
+        await using var again = await TestSink.StartAsync(address, port);
+        await SendAsync(beacon, "second@example.test");
+
+        Assert.Equal(["second@example.test"], Assert.Single(await again.WaitForMessagesAsync(1, Timeout)).Recipients);
+        Assert.Equal(2, (await beacon.WaitForEventsAsync("delivery", 2)).Count);
+        Assert.Empty(beacon.ReadEvents("delay"));
+    }
+
+    [Fact]
     public async Task A_message_that_needs_smtputf8_bounces_at_a_peer_without_it()
     {
         await using var sink = await TestSink.StartAsync(IPAddress.Parse("127.0.0.2"), options: new TestSinkOptions { SmtpUtf8 = false });
