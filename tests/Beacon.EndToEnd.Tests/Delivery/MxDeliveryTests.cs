@@ -141,6 +141,61 @@ public sealed partial class MxDeliveryTests
         Assert.Equal(1, sink.Connections);
     }
 
+    [Theory]
+    [InlineData("opportunistic", true, true)]
+    [InlineData("opportunistic", false, true)]
+    [InlineData("required", true, true)]
+    [InlineData("required", false, false)]
+    public async Task Starttls_is_used_when_offered_and_required_tls_waits_for_it(string tls, bool offered, bool delivered)
+    {
+        await using var sink = await TestSink.StartAsync(IPAddress.Parse("127.0.0.2"), options: new TestSinkOptions { StartTls = offered });
+        using var dns = await DnsServer.StartAsync(new DnsRecords().Mx("example.test", "mx1.example.test", 10).A("mx1.example.test", "127.0.0.2"));
+        await using var beacon = await StartAsync(dns, sink.Endpoint.Port, o => o.Delivery.Tls = tls);
+
+        await SendAsync(beacon, "tls@example.test");
+
+        if (delivered)
+        {
+            Assert.Equal(offered, Assert.Single(await sink.WaitForMessagesAsync(1, Timeout)).Tls);
+        }
+        else
+        {
+            var delay = (await beacon.WaitForEventsAsync("delay"))[0];
+            Assert.Contains("TLS", (string?)delay["reason"], StringComparison.Ordinal);
+            Assert.Empty(sink.Messages);
+        }
+    }
+
+    [SmtpSinkFact]
+    public async Task Postfix_smtp_sink_as_smarthost_takes_every_copy()
+    {
+        var port = BeaconProcess.FreePort();
+        using var sink = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("smtp-sink", $"-u nobody -c 127.0.0.1:{port} 100")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        try
+        {
+            await using var beacon = await BeaconInstance.StartAsync(o =>
+            {
+                o.Delivery.Suspended = false;
+                o.Delivery.Mode = "smarthost";
+                o.Delivery.Smarthost = $"127.0.0.1:{port}";
+            });
+            await SendAsync(beacon, "a@example.test", tracked: true);
+            await SendAsync(beacon, "b@example.test", "c@example.net");
+
+            var deliveries = await beacon.WaitForEventsAsync("delivery", 3);
+            Assert.All(deliveries, d => Assert.Equal(("esmtp", "127.0.0.1"), ((string?)d["delv_method"], (string?)d["ip_address"])));
+            Assert.Equal("1", (string?)deliveries.Single(d => (string?)d["rcpt_to"] == "a@example.test")["links_tracked"]);
+        }
+        finally
+        {
+            sink.Kill();
+        }
+    }
+
     [Fact]
     public async Task A_kept_connection_the_peer_closed_is_replaced_without_a_delay()
     {
