@@ -4,7 +4,7 @@ using Beacon.Smtp;
 namespace Beacon.Spool;
 
 /// <summary>
-/// A body being received: streamed straight into spool/incoming/{id}.eml.tmp, so a 50 MB message costs a
+/// A body being received: streamed straight into spool/queue/{id}.eml, so a 50 MB message costs a
 /// buffer, not 50 MB of memory. Nothing here is durable until <see cref="SpoolStore.CommitAsync"/>.
 /// </summary>
 public sealed class IncomingMessage : IContentSink, IDisposable
@@ -23,7 +23,7 @@ public sealed class IncomingMessage : IContentSink, IDisposable
     {
         MessageId = messageId;
         TransmissionId = transmissionId;
-        TemporaryPath = path;
+        BodyPath = path;
         _limit = limit;
         _stream = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, 64 * 1024);
     }
@@ -32,7 +32,7 @@ public sealed class IncomingMessage : IContentSink, IDisposable
 
     public string TransmissionId { get; }
 
-    internal string TemporaryPath { get; }
+    internal string BodyPath { get; }
 
     /// <summary>Octets written so far, prepended headers included.</summary>
     public long Length { get; private set; }
@@ -81,7 +81,7 @@ public sealed class IncomingMessage : IContentSink, IDisposable
         }
 
         _stream.Flush();
-        return new FileStream(TemporaryPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 16 * 1024);
+        return new FileStream(BodyPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 16 * 1024);
     }
 
     /// <summary>
@@ -91,7 +91,7 @@ public sealed class IncomingMessage : IContentSink, IDisposable
     /// </summary>
     public void ReplaceHeaderSection(ReadOnlySpan<byte> section, long bodyOffset)
     {
-        var replacement = TemporaryPath + ".new";
+        var replacement = BodyPath + ".new";
         _stream.Flush();
         using (var output = new FileStream(replacement, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024))
         {
@@ -101,8 +101,8 @@ public sealed class IncomingMessage : IContentSink, IDisposable
         }
 
         _stream.Dispose();
-        File.Move(replacement, TemporaryPath, overwrite: true);
-        _stream = new FileStream(TemporaryPath, FileMode.Open, FileAccess.ReadWrite, FileShare.Read, 64 * 1024);
+        File.Move(replacement, BodyPath, overwrite: true);
+        _stream = new FileStream(BodyPath, FileMode.Open, FileAccess.ReadWrite, FileShare.Read, 64 * 1024);
         _stream.Seek(0, SeekOrigin.End);
         Length = _stream.Length;
         _headLength = 0; // stale now; OpenRead falls back to the file

@@ -44,8 +44,9 @@ public sealed class SpoolStoreTests : IDisposable
         await CommitAsync(spool, "00000000000000000010", "good\r\n"u8.ToArray());
         await CommitAsync(spool, "00000000000000000011", "truncated later\r\n"u8.ToArray());
         await CommitAsync(spool, "00000000000000000012", "meta corrupted later\r\n"u8.ToArray());
-        File.WriteAllText(Path.Combine(spool.IncomingDir, "00000000000000000013.eml.tmp"), "half a DATA");
-        File.WriteAllText(Path.Combine(spool.QueueDir, "00000000000000000014.eml"), "body renamed, metadata never was");
+        File.WriteAllText(Path.Combine(spool.IncomingDir, "00000000000000000013.eml.copy"), "a rendered copy");
+        File.WriteAllText(Path.Combine(spool.QueueDir, "00000000000000000014.eml"), "half a DATA: metadata never written");
+        File.WriteAllText(Path.Combine(spool.QueueDir, "00000000000000000016.eml.new"), "a header rewrite cut short");
         File.WriteAllText(Path.Combine(spool.QueueDir, "00000000000000000015.json.tmp"), "{");
         File.WriteAllText(spool.BodyPath("00000000000000000011"), "trunc");
         File.WriteAllText(Path.Combine(spool.QueueDir, "00000000000000000012.json"), "{ not json");
