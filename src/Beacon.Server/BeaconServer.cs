@@ -112,8 +112,11 @@ public sealed class BeaconServer : IAsyncDisposable
         builder.Services.AddSingleton(options.Delivery);
         builder.Services.AddSingleton<Router>();
         builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<DeliveryEvents>(sp, options.NodeName));
+        builder.Services.AddSingleton<BounceNotices>();
         builder.Services.AddSingleton<DeliveryQueue>();
         builder.Services.AddSingleton(sp => new MessageRenderer(sp.GetRequiredService<ILogger<MessageRenderer>>()));
+        // Keys were checked at configuration load; loading them here again cannot fail short of a file changing in between.
+        builder.Services.AddSingleton(sp => DkimSigning.Load(options.Delivery.Dkim, time: sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<CopyWriter>(sp, options.NodeName));
         builder.Services.AddSingleton(sp => new CaptureStore(dataDir));
         builder.Services.AddSingleton<MxResolver>();

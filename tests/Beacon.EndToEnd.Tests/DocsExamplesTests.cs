@@ -1,4 +1,7 @@
+using System.Reflection;
 using System.Text.RegularExpressions;
+using Beacon.Config;
+using Microsoft.Extensions.Configuration;
 
 namespace Beacon.EndToEnd.Tests;
 
@@ -27,6 +30,31 @@ public sealed partial class DocsExamplesTests
         var docs = (await File.ReadAllTextAsync(Repository.PathOf("docs/policy.md"))).ReplaceLineEndings("\n");
         var script = (await File.ReadAllTextAsync(Repository.PathOf("examples/policy.lua"))).ReplaceLineEndings("\n");
         Assert.Contains(script.Trim(), docs, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_example_configuration_loads_as_beacon_config_check_would()
+    {
+        // Its policy script is relative to the repository root, where the README runs it from.
+        var options = ConfigLoader.LoadOrThrow(Repository.PathOf("examples/beacon.json"), [new("policy:scripts:0", Repository.PathOf("examples/policy.lua"))]);
+        Assert.Equal("capture", options.Delivery.Mode);
+        Assert.Equal("example.net", Assert.Single(options.Delivery.Domains).Domain);
+    }
+
+    [Theory]
+    [InlineData(typeof(DeliveryOptions))]
+    [InlineData(typeof(RetryOptions))]
+    [InlineData(typeof(DomainRouteOptions))]
+    [InlineData(typeof(DkimKeyOptions))]
+    public async Task Every_delivery_key_is_in_the_example_and_in_the_configuration_docs(Type options)
+    {
+        var example = await File.ReadAllTextAsync(Repository.PathOf("examples/beacon.json"));
+        var docs = await File.ReadAllTextAsync(Repository.PathOf("docs/configuration.md"));
+        foreach (var key in options.GetProperties().Select(p => p.GetCustomAttribute<ConfigurationKeyNameAttribute>()?.Name).OfType<string>())
+        {
+            Assert.Contains($"\"{key}\"", example, StringComparison.Ordinal);
+            Assert.Matches($"\\| `([a-z_]+\\.)?{key}(\\.[a-z_]+)?` \\|", docs);
+        }
     }
 
     [GeneratedRegex(@"```smtp\n(.*?\n)=> (.*?)\n```", RegexOptions.Singleline)]

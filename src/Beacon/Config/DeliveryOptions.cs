@@ -78,6 +78,10 @@ public sealed class DeliveryOptions
     [ConfigurationKeyName("domains")]
     public List<DomainRouteOptions> Domains { get; set; } = [];
 
+    /// <summary>DKIM keys: every copy whose From domain (or a parent with sign_subdomains) has keys is signed (docs/delivery.md#dkim).</summary>
+    [ConfigurationKeyName("dkim")]
+    public List<DkimKeyOptions> Dkim { get; set; } = [];
+
     internal static readonly string[] Modes = ["capture", "mx", "smarthost"];
 
     internal static readonly string[] TlsModes = ["opportunistic", "required", "verify", "none"];
@@ -127,6 +131,27 @@ public sealed class DeliveryOptions
             {
                 errors.Add($"{key}:max_connections: must be a positive number, not {domain.MaxConnections}");
             }
+        }
+
+        ValidateDkim(errors);
+    }
+
+    /// <summary>Loads the keys once and throws them away, so `beacon config check` reports an unreadable or malformed
+    /// key file as `run` would; the server loads them again for itself.</summary>
+    private void ValidateDkim(List<string> errors)
+    {
+        if (Dkim.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            Delivery.DkimSigning.Load(Dkim).Dispose();
+        }
+        catch (ConfigException e)
+        {
+            errors.AddRange(e.Errors);
         }
     }
 

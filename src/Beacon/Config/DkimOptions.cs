@@ -3,9 +3,9 @@ using Microsoft.Extensions.Configuration;
 namespace Beacon.Config;
 
 /// <summary>
-/// One DKIM signing key: an element of the <c>delivery.dkim</c> list (docs/delivery.md#dkim). Proposed shape, to be
-/// hooked into <c>DeliveryOptions</c> as <c>[ConfigurationKeyName("dkim")] List&lt;DkimKeyOptions&gt; Dkim</c>;
-/// <see cref="Delivery.DkimSigning.Load"/> validates every value and reports it by its key path.
+/// One DKIM signing key: an element of the <c>delivery.dkim</c> list (<see cref="DeliveryOptions.Dkim"/>,
+/// docs/delivery.md#dkim). <see cref="Delivery.DkimSigning.Load"/> validates every value and reports it by its key
+/// path, at configuration load (so `beacon config check` sees it) and again when the server builds its signer.
 /// <code>
 /// "delivery": { "dkim": [
 ///   { "domain": "example.com", "selector": "s1", "private_key": "/etc/beacon/dkim/s1.pem",

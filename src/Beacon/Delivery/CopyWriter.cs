@@ -9,16 +9,17 @@ namespace Beacon.Delivery;
 /// Writes the copy that leaves for one recipient (ARCHITECTURE decision 1: content is rendered at delivery):
 /// the spooled body with X-MSYS-API removed and, when the recipient's settings frozen at ingress ask for it,
 /// tracked links and the open pixel, each link sealed for this recipient. Recipients without tracking share
-/// one copy. The result says what was done, for the delivery event.
+/// one copy. Last, the copy is DKIM-signed as it will leave (SMTP and capture alike): the signature field(s) go in
+/// front of the rendered bytes. The result says what was done, for the delivery event.
 /// </summary>
-internal sealed class CopyWriter(MessageRenderer renderer, LinkBuilder links, string nodeName, TimeProvider time)
+internal sealed class CopyWriter(MessageRenderer renderer, LinkBuilder links, DkimSigning dkim, string nodeName, TimeProvider time)
 {
     /// <summary>Copies larger than this are rendered into a temporary file instead of memory.</summary>
     private const long InMemoryLimit = 4 * 1024 * 1024;
 
     public static bool IsTracked(SpooledRecipient recipient) => recipient.Tracking is { } t && (t.OpenTracking || t.ClickTracking);
 
-    /// <summary>A stream positioned at 0 holding the copy; the caller disposes it.</summary>
+    /// <summary>A seekable stream positioned at 0 holding the copy, DKIM-Signature field(s) first; the caller disposes it.</summary>
     public Stream Render(SpoolStore spool, SpooledMessage message, SpooledRecipient? recipient, out Dictionary<string, JsonNode?> facts)
     {
         Stream output = message.Size > InMemoryLimit
@@ -33,6 +34,12 @@ internal sealed class CopyWriter(MessageRenderer renderer, LinkBuilder links, st
             }
 
             output.Position = 0;
+            if (dkim.HasKeys && dkim.Sign(output) is { } signature)
+            {
+                facts["dkim_signed"] = JsonValue.Create(true);
+                return new PrefixedStream(signature, output);
+            }
+
             return output;
         }
         catch
@@ -92,6 +99,12 @@ internal sealed class CopyWriter(MessageRenderer renderer, LinkBuilder links, st
             {
                 facts["tracking_skipped"] = JsonValue.Create(skipped);
             }
+        }
+
+        // The sender's own signature covered the body that was rewritten: it would fail, so it went (docs/rendering.md).
+        if (report.SignaturesRemoved > 0)
+        {
+            facts["dkim_signature_removed"] = JsonValue.Create(true);
         }
 
         return facts;

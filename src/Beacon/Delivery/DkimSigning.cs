@@ -49,6 +49,9 @@ internal sealed class DkimSigning : IDisposable
 
     public IEnumerable<DkimKey> Keys => _byDomain.Values.SelectMany(static list => list);
 
+    /// <summary>False when no key is configured: nothing is ever signed, and callers skip reading the copy.</summary>
+    public bool HasKeys => _byDomain.Count > 0;
+
     /// <summary>
     /// Loads and checks every key at start-up; any problem is a <see cref="ConfigException"/> listing each one by its
     /// key path ("delivery:dkim:0:private_key: file '…' does not exist").

@@ -33,11 +33,13 @@ public sealed class DeliveryQueue : IAsyncDisposable
     private readonly RetrySchedule _retry;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly BounceNotices? _notices;
     private Func<DestinationQueue, CancellationToken, Task>? _worker;
     private ITimer? _timer;
 
-    public DeliveryQueue(DeliveryOptions options, SpoolStore spool, DeliveryEvents events, Router router, TimeProvider time, ILogger<DeliveryQueue> logger)
+    public DeliveryQueue(DeliveryOptions options, SpoolStore spool, DeliveryEvents events, Router router, TimeProvider time, ILogger<DeliveryQueue> logger, BounceNotices? notices = null)
     {
+        _notices = notices;
         _options = options;
         _spool = spool;
         _events = events;
@@ -206,6 +208,9 @@ public sealed class DeliveryQueue : IAsyncDisposable
         var now = _time.GetUtcNow();
         var published = new List<BeaconEvent>(outcomes.Count);
         var retries = new List<WorkItem>();
+        var bounced = new List<(string Address, RecipientOutcome Outcome)>();
+        var notify = _notices?.Applies(message) == true;
+        var remove = false;
         lock (entry.Gate)
         {
             foreach (var outcome in outcomes)
@@ -218,6 +223,10 @@ public sealed class DeliveryQueue : IAsyncDisposable
                     _ => recipient with { State = final.State, NextAttemptAt = null, LastError = final.State == RecipientState.Bounced ? final.Reason : null },
                 };
                 published.Add(_events.Create(message, recipient, final.Outcome, now));
+                if (final.State == RecipientState.Bounced)
+                {
+                    bounced.Add((recipient.Address, final.Outcome));
+                }
             }
 
             foreach (var group in outcomes.Where(o => message.Recipients[o.Index].State == RecipientState.Queued)
@@ -229,13 +238,24 @@ public sealed class DeliveryQueue : IAsyncDisposable
             entry.Outstanding += retries.Count - 1;
             if (entry.Outstanding == 0)
             {
-                _spool.Remove(message.MessageId);
+                // The DSN reads the original's headers: the body stays until the report is committed.
+                remove = true;
                 _messages.TryRemove(message.MessageId, out _);
             }
             else
             {
                 Persist(message);
             }
+        }
+
+        if (notify && bounced.Count > 0 && await _notices!.CommitAsync(message, bounced).ConfigureAwait(false) is { } dsn)
+        {
+            await EnqueueAsync(dsn).ConfigureAwait(false);
+        }
+
+        if (remove)
+        {
+            _spool.Remove(message.MessageId);
         }
 
         foreach (var retry in retries)

@@ -75,6 +75,25 @@ public sealed class SpoolStore
         }
     }
 
+    /// <summary>
+    /// Commits a message Beacon made itself (a delivery status notification) through the same durable path as a
+    /// received one: incoming/ → fsync → rename. <paramref name="message"/>'s Size must be <paramref name="body"/>'s length.
+    /// </summary>
+    public async Task CommitAsync(SpooledMessage message, ReadOnlyMemory<byte> body)
+    {
+        var incoming = Begin(message.MessageId, message.TransmissionId, long.MaxValue);
+        try
+        {
+            incoming.WriteHeader(body.Span);
+            await CommitAsync(incoming, message).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Abort(incoming);
+            throw;
+        }
+    }
+
     /// <summary>Drops a body that will not be acknowledged.</summary>
     public void Abort(IncomingMessage incoming)
     {
