@@ -87,8 +87,7 @@ public sealed class DeliveryQueue : IAsyncDisposable
 
         var entry = new QueuedMessage(message);
         var now = _time.GetUtcNow();
-        var items = new List<WorkItem>();
-        var bounced = new List<int>();
+        var items = new List<(WorkItem Item, bool Bounce)>();
         lock (entry.Gate)
         {
             var groups = message.Recipients
@@ -97,12 +96,7 @@ public sealed class DeliveryQueue : IAsyncDisposable
                 .GroupBy(r => (Route: _router.Resolve(Router.DomainOf(r.recipient.Address)), Due: r.recipient.NextAttemptAt ?? now, r.recipient.BounceRequested));
             foreach (var group in groups)
             {
-                var indexes = group.Select(r => r.index).ToArray();
-                items.Add(new WorkItem(entry, group.Key.Route, indexes, group.Key.Due));
-                if (group.Key.BounceRequested)
-                {
-                    bounced.AddRange(indexes);
-                }
+                items.Add((new WorkItem(entry, group.Key.Route, [.. group.Select(r => r.index)], group.Key.Due), group.Key.BounceRequested));
             }
 
             entry.Outstanding = items.Count;
@@ -116,9 +110,9 @@ public sealed class DeliveryQueue : IAsyncDisposable
         }
 
         _messages[message.MessageId] = entry;
-        foreach (var item in items)
+        foreach (var (item, bounce) in items)
         {
-            if (item.Recipients.All(bounced.Contains))
+            if (bounce)
             {
                 await CompleteAsync(item, [.. item.Recipients.Select(AdminBounce)]).ConfigureAwait(false);
             }
@@ -263,9 +257,9 @@ public sealed class DeliveryQueue : IAsyncDisposable
             Schedule(retry, now);
         }
 
-        foreach (var item2 in published)
+        foreach (var happened in published)
         {
-            await _events.PublishAsync(item2).ConfigureAwait(false);
+            await _events.PublishAsync(happened).ConfigureAwait(false);
         }
     }
 
