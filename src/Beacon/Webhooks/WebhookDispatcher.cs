@@ -10,7 +10,7 @@ namespace Beacon.Webhooks;
 /// Design. The dispatcher reads the store through its own cursor ("webhook:NAME"), so a dead endpoint holds back only
 /// its own webhook and nothing is lost while it is down (ARCHITECTURE §5.9). Each step first takes or renews the
 /// lease "webhook:NAME"; only the holder reads, sends and moves the cursor, so in a fleet exactly one node sends a
-/// batch and the cursor is shared. The lease lasts the send timeout plus <see cref="LeaseMargin"/> and each step
+/// batch and the cursor is shared. The lease lasts the send timeout plus a margin (30 s) and each step
 /// (one send at most) renews it first, so it can't lapse in the middle of a send and let a second node resend the
 /// same events. A batch being retried lives in this node's memory: if the node dies, the next holder re-reads the
 /// same events from the cursor and sends them under a new batch id (receivers de-duplicate by event_id).
@@ -19,7 +19,7 @@ namespace Beacon.Webhooks;
 /// </remarks>
 public sealed class WebhookDispatcher
 {
-    internal static readonly TimeSpan LeaseMargin = TimeSpan.FromSeconds(30);
+    internal static readonly TimeSpan DefaultLeaseMargin = TimeSpan.FromSeconds(30);
     private const int ReadPage = 1000;
 
     private readonly WebhookOptions _options;
@@ -29,6 +29,7 @@ public sealed class WebhookDispatcher
     private readonly ILogger _logger;
     private readonly string _owner;
     private readonly TimeSpan _pollInterval;
+    private readonly TimeSpan _leaseMargin;
     private readonly HashSet<EventType> _types;
     private readonly List<StoredEvent> _pending = [];
     private WebhookStatus _status;
@@ -37,7 +38,8 @@ public sealed class WebhookDispatcher
     private DateTimeOffset? _windowStart;
     private WebhookBatch? _batch;
 
-    public WebhookDispatcher(WebhookOptions options, IEventStore store, HttpClient client, TimeProvider time, ILogger logger, string owner, TimeSpan pollInterval)
+    public WebhookDispatcher(WebhookOptions options, IEventStore store, HttpClient client, TimeProvider time, ILogger logger, string owner, TimeSpan pollInterval,
+        TimeSpan? leaseMargin = null)
     {
         _options = options;
         _store = store;
@@ -46,6 +48,7 @@ public sealed class WebhookDispatcher
         _logger = logger;
         _owner = owner;
         _pollInterval = pollInterval;
+        _leaseMargin = leaseMargin ?? DefaultLeaseMargin;
         _types = WebhookEvents.Select(options.Events);
         Name = options.EffectiveName;
         _status = new WebhookStatus { Name = Name, Target = options.Target };
@@ -58,7 +61,7 @@ public sealed class WebhookDispatcher
 
     public WebhookStatus Status => Volatile.Read(ref _status);
 
-    internal TimeSpan LeaseDuration => TimeSpan.FromSeconds(_options.Timeout) + LeaseMargin;
+    internal TimeSpan LeaseDuration => TimeSpan.FromSeconds(_options.Timeout) + _leaseMargin;
 
     /// <summary>Steps until cancelled. Store errors are logged and retried after the poll interval.</summary>
     public async Task RunAsync(CancellationToken cancellation)

@@ -21,13 +21,15 @@ public sealed class WebhookService : IHostedService, IAsyncDisposable
     /// <param name="owner">This node's name (node_name); an instance suffix is added so a restarted process doesn't
     /// mistake the lease of its dead predecessor for its own.</param>
     /// <param name="pollInterval">How often an idle dispatcher looks for new events and renews its lease; 1 s by default.</param>
+    /// <param name="leaseMargin">A lease lasts the send timeout plus this (30 s by default): how long a fleet waits
+    /// before another node takes over the webhooks of a node that died.</param>
     public WebhookService(IEventStore store, IReadOnlyList<WebhookOptions> webhooks, IHttpClientFactory httpClients, TimeProvider time,
-        ILogger logger, string owner, TimeSpan? pollInterval = null)
+        ILogger logger, string owner, TimeSpan? pollInterval = null, TimeSpan? leaseMargin = null)
     {
         _logger = logger;
         Owner = $"{owner}/{Guid.NewGuid().ToString("N")[..8]}";
         _dispatchers = [.. webhooks.Select(w =>
-            new WebhookDispatcher(w, store, httpClients.CreateClient(HttpClientName), time, logger, Owner, pollInterval ?? TimeSpan.FromSeconds(1)))];
+            new WebhookDispatcher(w, store, httpClients.CreateClient(HttpClientName), time, logger, Owner, pollInterval ?? TimeSpan.FromSeconds(1), leaseMargin))];
     }
 
     public string Owner { get; }
