@@ -72,6 +72,23 @@ public sealed class WebhookConfigTests : IDisposable
     }
 
     [Fact]
+    public void The_example_webhooks_file_is_valid()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(directory.FullName, "Beacon.slnx")))
+        {
+            directory = directory.Parent!;
+        }
+
+        var errors = new List<string>();
+        var options = Load(errors, ("webhooks_file", Path.Combine(directory.FullName, "examples", "webhooks.json")));
+
+        Assert.Empty(errors);
+        Assert.Equal(2, options.Webhooks.Count);
+        Assert.Equal(2, options.Webhooks[0].Secrets.Count);
+    }
+
+    [Fact]
     public void A_broken_webhooks_file_is_an_error()
     {
         var file = Path.Combine(_directory, "webhooks.json");
