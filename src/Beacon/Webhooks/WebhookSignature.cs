@@ -47,10 +47,11 @@ public static class WebhookSignature
             return false;
         }
 
-        var expected = Mac(body, unix, secret);
+        // Compared as hex text, in constant time: a malformed v1 is simply no match.
+        var expected = Encoding.ASCII.GetBytes(Convert.ToHexStringLower(Mac(body, unix, secret)));
         foreach (var candidate in candidates)
         {
-            if (candidate.Length == expected.Length * 2 && CryptographicOperations.FixedTimeEquals(Convert.FromHexString(candidate), expected))
+            if (candidate.Length == expected.Length && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(candidate.ToLowerInvariant()), expected))
             {
                 return true;
             }

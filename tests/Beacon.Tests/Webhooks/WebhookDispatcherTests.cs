@@ -206,6 +206,24 @@ public sealed class WebhookDispatcherTests
         Assert.True(node2.Status.Sending);
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("v1=abc")]
+    [InlineData("t=1764237600,v1=zz")]
+    [InlineData("t=1764237600,v1=éééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé")]
+    public void A_malformed_signature_header_does_not_verify(string header)
+    {
+        Assert.False(WebhookSignature.Verify(header, "[]"u8, Secret1, DateTimeOffset.FromUnixTimeSeconds(1764237600), TimeSpan.FromMinutes(5)));
+    }
+
+    [Fact]
+    public void A_signature_is_the_hmac_of_timestamp_dot_body()
+    {
+        var header = WebhookSignature.Sign("[]"u8, 1764237600, [Secret1]);
+        var expected = Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData("first-secret-0123456789"u8, "1764237600.[]"u8));
+        Assert.Equal($"t=1764237600,v1={expected}", header);
+    }
+
     [Fact]
     public void Backoff_doubles_from_the_base_up_to_the_cap()
     {
