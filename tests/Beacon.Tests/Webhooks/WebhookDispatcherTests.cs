@@ -225,6 +225,24 @@ public sealed class WebhookDispatcherTests
     }
 
     [Fact]
+    public async Task The_status_serializes_with_snake_case_names_for_the_api()
+    {
+        var dispatcher = Dispatcher(Options(interval: 1), new ScriptedHandler(_time, 500));
+        await AppendAsync(EventType.Delivery, 2);
+        await DriveAsync(dispatcher, TimeSpan.FromSeconds(2));
+
+        var json = JsonDocument.Parse(JsonSerializer.Serialize(dispatcher.Status)).RootElement;
+
+        Assert.Equal("crm", json.GetProperty("name").GetString());
+        Assert.True(json.GetProperty("sending").GetBoolean());
+        Assert.Equal(1, json.GetProperty("consecutive_failures").GetInt32());
+        Assert.Equal(2, json.GetProperty("lag").GetInt64());
+        Assert.Equal("HTTP 500 Internal Server Error", json.GetProperty("last_error").GetString());
+        Assert.Equal(JsonValueKind.String, json.GetProperty("retrying_batch_id").ValueKind);
+        Assert.Equal(JsonValueKind.Null, json.GetProperty("last_success").ValueKind);
+    }
+
+    [Fact]
     public void Backoff_doubles_from_the_base_up_to_the_cap()
     {
         var dispatcher = Dispatcher(Options(), new ScriptedHandler(_time, 200));
