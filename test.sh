@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh Debian machine with the .NET SDK: installs what the end-to-end tests drive
-# (swaks, dnsmasq, postfix's smtp-sink, dkimverify), builds, runs every test project, and ends with one line "N passed, N failed".
+# (swaks, dnsmasq, postfix's smtp-sink, dkimverify, PostgreSQL 15), builds, runs every test project, and ends with one line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")"
 
@@ -9,6 +9,7 @@ command -v swaks >/dev/null 2>&1 || need+=(swaks)
 [ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq-base)                                # the delivery tests' DNS
 command -v smtp-sink >/dev/null 2>&1 || [ -x /usr/sbin/smtp-sink ] || need+=(postfix) # smtp-sink, smtp-source
 command -v dkimverify >/dev/null 2>&1 || need+=(python3-dkim)                    # verifies Beacon's DKIM signatures
+[ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)              # the PostgreSQL event store's tests
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
@@ -21,6 +22,12 @@ if [ ${#need[@]} -gt 0 ]; then
   # If the package started the system's postfix anyway, stop it: nothing here may hold port 25.
   if [ -n "$postfix" ] && $sudo /usr/sbin/postfix status >/dev/null 2>&1; then
     $sudo /usr/sbin/postfix stop >/dev/null 2>&1 || true
+  fi
+  # The tests start their own PostgreSQL in a temp directory; the package's cluster must not keep running.
+  if [[ " ${need[*]} " == *" postgresql-15 "* ]] && command -v pg_lsclusters >/dev/null 2>&1; then
+    pg_lsclusters -h 2>/dev/null | while read -r version cluster _ status _; do
+      [ "$status" = online ] && $sudo pg_ctlcluster "$version" "$cluster" stop >/dev/null 2>&1 || true
+    done
   fi
 fi
 

@@ -70,7 +70,18 @@ encode.SetAction(parse => LinkVerbs.Encode(Verbs.Overrides(parse, configOption, 
     parse.GetValue(renderedAtOption), parse.GetValue(schemeOption)!, parse.GetValue(domainOption)!)));
 var link = new Command("link", "Tracked link tools") { decode, encode };
 
-var root = new RootCommand("Beacon: an SMTP injection MTA with engagement tracking") { run, config, queue, auth, keys, link };
+var webhookNameArgument = new Argument<string>("name") { Description = "The webhook's name (its target URL when it has none)" };
+var fromOption = new Option<string>("--from") { Description = "Start of the range, ISO 8601 (UTC unless an offset is given)", Required = true };
+var toOption = new Option<string>("--to") { Description = "End of the range, inclusive, ISO 8601", Required = true };
+var replay = new Command("replay", "Send a webhook's events of a time range again (new batch ids; the live cursor doesn't move)")
+{
+    webhookNameArgument, fromOption, toOption, configOption, dataOption, setOption,
+};
+replay.SetAction((parse, cancellation) => WebhookVerbs.ReplayAsync(Verbs.Overrides(parse, configOption, dataOption, setOption),
+    parse.GetValue(webhookNameArgument)!, parse.GetValue(fromOption)!, parse.GetValue(toOption)!, cancellation));
+var webhooks = new Command("webhooks", "Webhook tools") { replay };
+
+var root = new RootCommand("Beacon: an SMTP injection MTA with engagement tracking") { run, config, queue, auth, keys, link, webhooks };
 var parsed = root.Parse(args);
 
 // Signals are the host's to handle (graceful shutdown with 421 to open sessions), not the parser's.

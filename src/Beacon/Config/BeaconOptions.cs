@@ -28,6 +28,14 @@ public sealed class BeaconOptions
     [ConfigurationKeyName("policy")]
     public PolicyOptions Policy { get; set; } = new();
 
+    /// <summary>Webhook consumers (docs/webhooks.md); webhooks_file adds more in Momentum's format.</summary>
+    [ConfigurationKeyName("webhooks")]
+    public List<Webhooks.WebhookOptions> Webhooks { get; set; } = [];
+
+    /// <summary>A JSON array of webhooks (Momentum's webhooks.json), added to <see cref="Webhooks"/>.</summary>
+    [ConfigurationKeyName("webhooks_file")]
+    public string? WebhooksFile { get; set; }
+
     [ConfigurationKeyName("delivery")]
     public DeliveryOptions Delivery { get; set; } = new();
 }

@@ -193,6 +193,8 @@ public static class ConfigLoader
                 errors.Add($"{key}:limits:max_line_length: must be at least 512 (RFC 5321 §4.5.3.1.4)");
             }
         }
+
+        Webhooks.WebhookConfig.LoadAndValidate(options, errors);
     }
 
     private static void ValidateTracker(List<string> errors, EngagementTrackerOptions tracker)
@@ -340,6 +342,14 @@ public static class ConfigLoader
                     {
                         FindUnknownKeys(item, element, $"{childPath}:{item.Key}", errors);
                     }
+                }
+            }
+            else if (propertyType == typeof(Dictionary<string, string>))
+            {
+                // Free-form names (custom_headers): only the values' shape is checked.
+                foreach (var item in child.GetChildren().Where(item => item.GetChildren().Any()))
+                {
+                    errors.Add($"{childPath}:{item.Key}: expected a single value, not an object or list");
                 }
             }
             else if (IsSection(propertyType))

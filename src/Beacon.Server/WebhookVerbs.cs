@@ -1,0 +1,63 @@
+using System.Globalization;
+using Beacon.Config;
+using Beacon.Events;
+using Beacon.Webhooks;
+
+namespace Beacon.Server;
+
+/// <summary>`beacon webhooks …` verbs.</summary>
+internal static class WebhookVerbs
+{
+    /// <summary>Opens the configured event store. Set by the composition root once the stores are wired
+    /// (SQLite in data_dir or PostgreSQL per events.store); until then replay reports that it can't run.</summary>
+    internal static Func<BeaconOptions, CancellationToken, Task<IEventStore>>? OpenStore { get; set; }
+
+    public static async Task<int> ReplayAsync(Verbs.Source source, string name, string from, string to, CancellationToken cancellation)
+    {
+        BeaconOptions options;
+        try
+        {
+            options = ConfigLoader.LoadOrThrow(source.File, source.Overrides);
+        }
+        catch (ConfigException e)
+        {
+            await Console.Error.WriteLineAsync($"beacon: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+
+        var hook = options.Webhooks.FirstOrDefault(w => w.EffectiveName == name);
+        if (hook is null)
+        {
+            await Console.Error.WriteLineAsync($"beacon: no webhook named '{name}' (configured: {string.Join(", ", options.Webhooks.Select(w => w.EffectiveName))})").ConfigureAwait(false);
+            return 1;
+        }
+
+        if (!TryParseTime(from, out var start) || !TryParseTime(to, out var end) || end < start)
+        {
+            await Console.Error.WriteLineAsync("beacon: --from and --to must be ISO 8601 times (e.g. 2026-11-27T10:00:00Z), --from before --to").ConfigureAwait(false);
+            return 2;
+        }
+
+        if (OpenStore is null)
+        {
+            await Console.Error.WriteLineAsync("beacon: the event store is not available to this verb yet").ConfigureAwait(false);
+            return 1;
+        }
+
+        await using var store = await OpenStore(options, cancellation).ConfigureAwait(false);
+        using var client = new HttpClient();
+        try
+        {
+            await new WebhookReplay(store, hook, client, TimeProvider.System, Console.Out).RunAsync(start, end, cancellation).ConfigureAwait(false);
+            return 0;
+        }
+        catch (WebhookReplayException e)
+        {
+            await Console.Error.WriteLineAsync($"beacon: replay {name}: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+    }
+
+    private static bool TryParseTime(string text, out DateTimeOffset value) =>
+        DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out value);
+}
