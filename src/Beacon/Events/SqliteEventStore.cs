@@ -25,6 +25,9 @@ public sealed class SqliteEventStore : IEventStore, IEventMetrics
         _time = time;
     }
 
+    /// <summary>PRAGMA synchronous of the writer: NORMAL (see above); the benchmark measures FULL against it.</summary>
+    internal string Synchronous { get; set; } = "NORMAL";
+
     /// <summary>The database file, e.g. ./beacon-data/events/events.db.</summary>
     public string Path { get; private init; } = string.Empty;
 
@@ -93,7 +96,7 @@ public sealed class SqliteEventStore : IEventStore, IEventMetrics
         }
 
         await using var connection = Connect();
-        Execute(connection, "PRAGMA synchronous = NORMAL");
+        Execute(connection, Synchronous == "FULL" ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
         await using var transaction = connection.BeginTransaction();
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
