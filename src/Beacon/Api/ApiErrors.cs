@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 
@@ -13,11 +14,14 @@ public static class ApiErrors
     public const string InvalidParameter = "1200";
     public const string NotFound = "1600";
 
+    // Descriptions quote parameters ('from'): JSON needs no escape for them, HTML-safe escaping would give \u0027.
+    private static readonly JsonWriterOptions Output = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static async Task WriteAsync(HttpContext context, int status, string message, string? description, string code)
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
-        using (var writer = new Utf8JsonWriter(context.Response.BodyWriter))
+        using (var writer = new Utf8JsonWriter(context.Response.BodyWriter, Output))
         {
             writer.WriteStartObject();
             writer.WriteStartArray("errors");
