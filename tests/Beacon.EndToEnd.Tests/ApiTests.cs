@@ -114,6 +114,12 @@ public sealed class ApiTests
         var series = await GetAsync(api, $"/api/v1/metrics/deliverability/time-series?from={from}&metrics=count_injected&precision=day");
         Assert.Equal(3, ((JsonArray)series["results"]!).Sum(r => (int)r!["count_injected"]!));
         Assert.All((JsonArray)series["results"]!, r => Assert.EndsWith("T00:00:00+00:00", (string)r!["ts"]!, StringComparison.Ordinal));
+
+        // Every minute of the last hour is there, zero or not: 60 or 61 buckets (from is on a minute boundary).
+        var minutes = (JsonArray)(await GetAsync(api, $"/api/v1/metrics/deliverability/time-series?from={from}&metrics=count_injected&precision=1min"))["results"]!;
+        Assert.InRange(minutes.Count, 60, 62);
+        Assert.Equal(3, minutes.Sum(r => (int)r!["count_injected"]!));
+        Assert.Contains(minutes, r => (int)r!["count_injected"]! == 0);
     }
 
     [Fact]
@@ -145,6 +151,7 @@ public sealed class ApiTests
         await AssertErrorAsync(api, "/api/v1/metrics/deliverability?from=2026-01-01T00:00", HttpStatusCode.BadRequest, "1200", "metrics");
         await AssertErrorAsync(api, "/api/v1/metrics/deliverability?from=2026-01-01T00:00&metrics=count_nothing", HttpStatusCode.BadRequest, "1200", "count_nothing");
         await AssertErrorAsync(api, "/api/v1/metrics/deliverability/time-series?from=2026-01-01T00:00&metrics=count_clicked&precision=week", HttpStatusCode.BadRequest, "1200", "precision");
+        await AssertErrorAsync(api, "/api/v1/metrics/deliverability/time-series?from=2000-01-01T00:00&metrics=count_clicked&precision=1min", HttpStatusCode.BadRequest, "1200", "coarser");
         await AssertErrorAsync(api, "/api/v1/nothing", HttpStatusCode.NotFound, "1600");
     }
 
