@@ -140,7 +140,7 @@ for round in $(seq "$rounds"); do
   port=$(free_port)
   : >"$work/beacon.log" # exists before the wait loop greps it, however late the server starts
   dotnet "$beacon_dll" run --data "$data" --set "smtp:listeners:0:listen=127.0.0.1:$port" --set "engagement_tracker:listen=127.0.0.1:0" \
-    --set delivery:suspended=true >"$work/beacon.log" 2>&1 &
+    --set "api:listen=127.0.0.1:0" --set delivery:suspended=true >"$work/beacon.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 300); do grep -q 'listening on' "$work/beacon.log" && break; kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
   grep -q 'listening on' "$work/beacon.log" || { cat "$work/beacon.log" >&2; die "Beacon did not start within 30 s"; }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Tracker throughput: wrk against a click link (/f/{token}) on `beacon run` (opens the token, redirects, records
-# a click event into events.jsonl) and against nginx answering `return 302` from a private configuration (the
+# a click event into the event store) and against nginx answering `return 302` from a private configuration (the
 # ceiling: no token, no event), in the same run, with the same load. Prints requests/s and p99 latency for both
 # and the ratio Beacon/nginx, and counts the click events Beacon wrote. See docs/performance.md for results.
 #
@@ -104,7 +104,7 @@ wait_port "$nginx_port"
 beacon_port=$(free_port)
 data="$work/data"
 dotnet "$beacon_dll" run --data "$data" --set "smtp:listeners:0:listen=127.0.0.1:0" \
-  --set "engagement_tracker:listen=127.0.0.1:$beacon_port" --set "engagement_tracker:rate_limit_per_minute=0" >"$work/beacon.log" 2>&1 &
+  --set "engagement_tracker:listen=127.0.0.1:$beacon_port" --set "engagement_tracker:rate_limit_per_minute=0" --set "api:listen=127.0.0.1:0" >"$work/beacon.log" 2>&1 &
 pids+=($!)
 beacon_pid=$!
 wait_port "$beacon_port"
@@ -123,7 +123,7 @@ read -r beacon_rps beacon_p99 beacon_total < <(measure "$url" beacon)
 # Stop Beacon cleanly so every event is written, then count.
 kill -TERM "$beacon_pid"
 wait "$beacon_pid" 2>/dev/null || true
-clicks=$(grep -c '"type":"click"' "$data/events/events.jsonl" || true)
+clicks=$(sqlite3 "$data/events/events.db" "SELECT COUNT(*) FROM events WHERE type = 'click'" 2>/dev/null || echo "? (sqlite3 missing)")
 requests=$((beacon_total + 1))
 [ "$warmup" -eq 0 ] || requests=$((requests + $(awk '/requests in/ { print $1 }' "$work/beacon-warmup.txt")))
 dropped=$(grep -c 'event pipeline is full' "$work/beacon.log" || true)

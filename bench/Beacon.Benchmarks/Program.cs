@@ -11,6 +11,13 @@ if (args.Length > 0 && args[0] == "policy")
     return 0;
 }
 
+// Event store: dotnet run -c Release --project bench/Beacon.Benchmarks -- events [COUNT] [FULL|NORMAL] [DIR]
+if (args.Length > 0 && args[0] == "events")
+{
+    await EventsBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000_000, args.Length > 2 ? args[2] : "FULL", args.Length > 3 ? args[3] : null).ConfigureAwait(false);
+    return 0;
+}
+
 if (args.Length % 2 != 0)
 {
     Console.Error.WriteLine($"usage: Beacon.Benchmarks [--messages N] [--writers N] [--size OCTETS] [--rounds N] [--dir PATH] (got a lone '{args[^1]}')");

@@ -36,12 +36,14 @@ public sealed class BeaconServer : IAsyncDisposable
     private readonly EventPipeline _events;
     private readonly FileStream _lock;
     private readonly TrackerHost _tracker;
+    private readonly ApiHost _api;
     private bool _stopped;
 
-    private BeaconServer(WebApplication app, SmtpIngress ingress, DeliveryQueue queue, EventPipeline events, FileStream dataLock, IReadOnlyList<Listener> listeners, SpoolStore spool, TrackerHost tracker)
+    private BeaconServer(WebApplication app, SmtpIngress ingress, DeliveryQueue queue, EventPipeline events, FileStream dataLock, IReadOnlyList<Listener> listeners, SpoolStore spool, TrackerHost tracker, ApiHost api)
     {
         _app = app;
         _tracker = tracker;
+        _api = api;
         _ingress = ingress;
         _queue = queue;
         _events = events;
@@ -58,7 +60,11 @@ public sealed class BeaconServer : IAsyncDisposable
 
     public CaptureStore Captured => _app.Services.GetRequiredService<CaptureStore>();
 
-    public string EventsFile => _events.FilePath;
+    /// <summary>Where events are persisted (data_dir/events/events.db by default).</summary>
+    public IEventStore EventStore => _events.Store;
+
+    /// <summary>The API's bound address (differs from api.listen when the port is 0).</summary>
+    public IPEndPoint ApiEndpoint => _api.BoundEndpoint;
 
     /// <summary>The tracker's bound address (differs from engagement_tracker.listen when the port is 0).</summary>
     public IPEndPoint TrackerEndpoint => _tracker.BoundEndpoint;
@@ -96,7 +102,9 @@ public sealed class BeaconServer : IAsyncDisposable
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.Spool.ShutdownTimeout));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(sp => new SpoolStore(dataDir, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Beacon.Spool")));
-        builder.Services.AddSingleton(sp => new EventPipeline(dataDir, sp.GetRequiredService<ILogger<EventPipeline>>()));
+        builder.Services.AddSingleton<IEventStore>(sp => SqliteEventStore.Open(dataDir, options.Events.ConnectionString, sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(sp => new EventPipeline(sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<ILogger<EventPipeline>>()));
+        builder.Services.AddHostedService(sp => new EventRetention(sp.GetRequiredService<IEventStore>(), options.Events.RetentionDays, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EventRetention>>()));
         builder.Services.AddSingleton(sp => new MessageIdGenerator(options.NodeName, sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(sp => new TagRegistry(dataDir));
@@ -224,7 +232,27 @@ public sealed class BeaconServer : IAsyncDisposable
         }
 
         logger.LogInformation("tracker: listening on {Endpoint}{Tls}", trackerHost.BoundEndpoint, tracker.Tls == "none" ? string.Empty : " (HTTPS)");
-        return new BeaconServer(app, ingress, queue, events, dataLock, listeners, spool, trackerHost);
+        ApiHost apiHost;
+        try
+        {
+            apiHost = await ApiHost.StartAsync(options.Api, events.Store, app.Services.GetRequiredService<TimeProvider>(), app.Services.GetRequiredService<ILoggerFactory>()).ConfigureAwait(false);
+        }
+        catch
+        {
+            await trackerHost.StopAsync().ConfigureAwait(false);
+            await trackerHost.DisposeAsync().ConfigureAwait(false);
+            await app.StopAsync().ConfigureAwait(false);
+            await queue.DisposeAsync().ConfigureAwait(false);
+            await events.DisposeAsync().ConfigureAwait(false);
+            await events.Store.DisposeAsync().ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
+            await dataLock.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        logger.LogInformation("api: listening on {Endpoint}{Keys}; events in {Store}", apiHost.BoundEndpoint,
+            options.Api.Keys.Count == 0 ? " (no API keys: loopback only)" : string.Empty, events.Store is SqliteEventStore sqlite ? sqlite.Path : options.Events.Store);
+        return new BeaconServer(app, ingress, queue, events, dataLock, listeners, spool, trackerHost, apiHost);
     }
 
     /// <summary>Returns when SIGINT/SIGTERM (or <see cref="StopAsync"/>) asks the server to stop.</summary>
@@ -240,10 +268,13 @@ public sealed class BeaconServer : IAsyncDisposable
         _stopped = true;
         _ingress.BeginShutdown();
         await _tracker.StopAsync().ConfigureAwait(false);
+        await _api.StopAsync().ConfigureAwait(false);
         await _app.StopAsync().ConfigureAwait(false);
         await _queue.DisposeAsync().ConfigureAwait(false);
         await _events.DisposeAsync().ConfigureAwait(false);
+        await _events.Store.DisposeAsync().ConfigureAwait(false);
         await _tracker.DisposeAsync().ConfigureAwait(false);
+        await _api.DisposeAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         await _lock.DisposeAsync().ConfigureAwait(false);
     }

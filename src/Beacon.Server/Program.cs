@@ -81,7 +81,13 @@ replay.SetAction((parse, cancellation) => WebhookVerbs.ReplayAsync(Verbs.Overrid
     parse.GetValue(webhookNameArgument)!, parse.GetValue(fromOption)!, parse.GetValue(toOption)!, cancellation));
 var webhooks = new Command("webhooks", "Webhook tools") { replay };
 
-var root = new RootCommand("Beacon: an SMTP injection MTA with engagement tracking") { run, config, queue, auth, keys, link, webhooks };
+var typeOption = new Option<string[]>("--type") { Description = "Only events of these types, e.g. --type click,open (repeatable)", AllowMultipleArgumentsPerToken = false };
+var linesOption = new Option<int>("--lines") { Description = "How many stored events to print before following (default 10)", DefaultValueFactory = _ => 10 };
+var tail = new Command("tail", "Print the latest events, then each new one as it is stored (works beside `beacon run`)") { typeOption, jsonOption, linesOption, configOption, dataOption, setOption };
+tail.SetAction((parse, cancellation) => EventVerbs.TailAsync(Verbs.Overrides(parse, configOption, dataOption, setOption), parse.GetValue(typeOption) ?? [], parse.GetValue(jsonOption), parse.GetValue(linesOption), Console.Out, cancellation));
+var eventsCommand = new Command("events", "The event store") { tail };
+
+var root = new RootCommand("Beacon: an SMTP injection MTA with engagement tracking") { run, config, queue, auth, keys, link, eventsCommand, webhooks };
 var parsed = root.Parse(args);
 
 // Signals are the host's to handle (graceful shutdown with 421 to open sessions), not the parser's.

@@ -86,6 +86,8 @@ internal static class Verbs
         var tracker = options.EngagementTracker;
         Console.WriteLine($"tracker    on {tracker.Listen}: tls {tracker.Tls}, trusted proxies {(tracker.TrustedProxies.Count == 0 ? "none" : string.Join(", ", tracker.TrustedProxies))}, " +
             $"rate limit {(tracker.RateLimitPerMinute == 0 ? "off" : $"{tracker.RateLimitPerMinute}/min per address")}");
+        Console.WriteLine($"events     {options.Events.Store} in {Events.SqliteEventStore.DefaultPath(options.DataDir)}{(options.Events.ConnectionString.Length == 0 ? string.Empty : " (connection_string overrides)")}, kept {options.Events.RetentionDays} days");
+        Console.WriteLine($"api        on {options.Api.Listen}: {(options.Api.Keys.Count == 0 ? "no keys (loopback only)" : $"{options.Api.Keys.Count} key{(options.Api.Keys.Count == 1 ? string.Empty : "s")}")}");
         return 0;
     }
 

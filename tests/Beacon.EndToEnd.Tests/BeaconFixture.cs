@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using Beacon.Config;
+using Beacon.Events;
 using Beacon.Ingress;
 using Beacon.Server;
 using Beacon.Spool;
@@ -26,13 +27,15 @@ public sealed class BeaconInstance : IAsyncDisposable
 
     public IPEndPoint Tracker => Server.TrackerEndpoint;
 
+    public IPEndPoint Api => Server.ApiEndpoint;
+
     /// <summary>Delivery is suspended unless <paramref name="configure"/> turns it on, so that tests of ingress
     /// find their messages in the spool.</summary>
     public static async Task<BeaconInstance> StartAsync(Action<BeaconOptions>? configure = null, string? dataDir = null)
     {
         dataDir ??= Directory.CreateTempSubdirectory("beacon-e2e-").FullName;
         var options = ConfigLoader.LoadOrThrow(null, [new("data_dir", dataDir), new("node_name", "e2e"), new("smtp:listeners:0:listen", "127.0.0.1:0"),
-            new("engagement_tracker:listen", "127.0.0.1:0"), new("delivery:suspended", "true")]);
+            new("engagement_tracker:listen", "127.0.0.1:0"), new("api:listen", "127.0.0.1:0"), new("delivery:suspended", "true")]);
         configure?.Invoke(options);
         var server = await BeaconServer.StartAsync(options, consoleLifetime: false, logging => logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole());
         return new BeaconInstance(server, dataDir);
@@ -66,40 +69,27 @@ public sealed class BeaconInstance : IAsyncDisposable
     public string ContentText(string messageId) => Encoding.UTF8.GetString(Content(messageId));
 
     /// <summary>
-    /// Events of one type (the "type" field inside msys.*), polled from events.jsonl until at least
+    /// Events of one type (the "type" field inside msys.*), polled from the event store until at least
     /// <paramref name="count"/> are there: the pipeline writes asynchronously. Fails after the deadline.
     /// </summary>
     public async Task<IReadOnlyList<JsonObject>> WaitForEventsAsync(string type, int count = 1)
     {
         IReadOnlyList<JsonObject> found = [];
-        await WaitUntilAsync(() => (found = ReadEvents(type)).Count >= count, $"{count} {type} event(s) in {Server.EventsFile}");
+        await WaitUntilAsync(() => (found = ReadEvents(type)).Count >= count, $"{count} {type} event(s) in the event store");
         return found;
     }
 
+    /// <summary>The stored events of one type, in sequence order (the inner objects of {"msys":{…}}).</summary>
     public IReadOnlyList<JsonObject> ReadEvents(string type)
     {
-        if (!File.Exists(Server.EventsFile))
+        if (!EventTypes.TryParse(type, out var parsed))
         {
             return [];
         }
 
-        using var stream = new FileStream(Server.EventsFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        using var reader = new StreamReader(stream);
-        var text = reader.ReadToEnd();
-
-        // A line still being written has no newline yet: it is read on the next poll.
-        var events = new List<JsonObject>();
-        foreach (var line in text[..(text.LastIndexOf('\n') + 1)].Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var envelope = (JsonObject)JsonNode.Parse(line)!["msys"]!;
-            var item = (JsonObject)envelope.Single().Value!;
-            if ((string?)item["type"] == type)
-            {
-                events.Add(item);
-            }
-        }
-
-        return events;
+        // The SQLite store completes synchronously; this helper stays synchronous for its many callers.
+        var stored = Server.EventStore.ReadAfterAsync(0, int.MaxValue, new HashSet<EventType> { parsed }, CancellationToken.None).GetAwaiter().GetResult();
+        return [.. stored.Select(e => (JsonObject)((JsonObject)JsonNode.Parse(e.Json)!["msys"]!).Single().Value!)];
     }
 
     /// <summary>Polls a condition with a deadline; the bounded wait for something that happens asynchronously.</summary>

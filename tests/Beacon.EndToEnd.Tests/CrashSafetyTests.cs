@@ -19,7 +19,7 @@ public sealed partial class CrashSafetyTests
     {
         var dataDir = Directory.CreateTempSubdirectory("beacon-crash-").FullName;
         var port = BeaconProcess.FreePort();
-        using var beacon = BeaconProcess.Start("run", "--data", dataDir, "--set", $"smtp:listeners:0:listen=127.0.0.1:{port}", "--set", "delivery:suspended=true", "--set", "engagement_tracker:listen=127.0.0.1:0");
+        using var beacon = BeaconProcess.Start("run", "--data", dataDir, "--set", $"smtp:listeners:0:listen=127.0.0.1:{port}", "--set", "delivery:suspended=true", "--set", "engagement_tracker:listen=127.0.0.1:0", "--set", "api:listen=127.0.0.1:0");
         await beacon.WaitForPortAsync(port);
         var process = beacon.Process;
 

@@ -86,7 +86,7 @@ public sealed class PolicyTests
     {
         var script = Path.Combine(Directory.CreateTempSubdirectory("beacon-policy-").FullName, "broken.lua");
         await File.WriteAllTextAsync(script, "local mod = {}\nfunction mod:validate_data(msg\n  return 1\nend\n");
-        var (exit, output) = await BeaconProcess.RunAsync("run", "--data", Path.GetDirectoryName(script)!, "--set", "smtp:listeners:0:listen=127.0.0.1:0", "--set", "engagement_tracker:listen=127.0.0.1:0", "--set", $"policy:scripts:0={script}");
+        var (exit, output) = await BeaconProcess.RunAsync("run", "--data", Path.GetDirectoryName(script)!, "--set", "smtp:listeners:0:listen=127.0.0.1:0", "--set", "engagement_tracker:listen=127.0.0.1:0", "--set", "api:listen=127.0.0.1:0", "--set", $"policy:scripts:0={script}");
         Assert.Equal(1, exit);
         Assert.Contains("beacon: invalid configuration:", output, StringComparison.Ordinal);
         Assert.Contains("broken.lua:3:", output, StringComparison.Ordinal);

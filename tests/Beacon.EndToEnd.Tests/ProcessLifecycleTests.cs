@@ -11,7 +11,7 @@ public sealed class ProcessLifecycleTests
     {
         var dataDir = Directory.CreateTempSubdirectory("beacon-term-").FullName;
         var port = BeaconProcess.FreePort();
-        using var beacon = BeaconProcess.Start("run", "--data", dataDir, "--set", $"smtp:listeners:0:listen=127.0.0.1:{port}", "--set", "delivery:suspended=true", "--set", "engagement_tracker:listen=127.0.0.1:0");
+        using var beacon = BeaconProcess.Start("run", "--data", dataDir, "--set", $"smtp:listeners:0:listen=127.0.0.1:{port}", "--set", "delivery:suspended=true", "--set", "engagement_tracker:listen=127.0.0.1:0", "--set", "api:listen=127.0.0.1:0");
         await beacon.WaitForPortAsync(port);
 
         using var tcp = new TcpClient();
@@ -88,7 +88,7 @@ public sealed class ProcessLifecycleTests
     {
         var dataDir = Directory.CreateTempSubdirectory("beacon-lock-").FullName;
         await using var first = await BeaconInstance.StartAsync(dataDir: dataDir);
-        var (exit, output) = await BeaconProcess.RunAsync("run", "--data", dataDir, "--set", "smtp:listeners:0:listen=127.0.0.1:0", "--set", "engagement_tracker:listen=127.0.0.1:0");
+        var (exit, output) = await BeaconProcess.RunAsync("run", "--data", dataDir, "--set", "smtp:listeners:0:listen=127.0.0.1:0", "--set", "engagement_tracker:listen=127.0.0.1:0", "--set", "api:listen=127.0.0.1:0");
         Assert.Equal(1, exit);
         Assert.Contains("is in use by another Beacon process", output, StringComparison.Ordinal);
     }

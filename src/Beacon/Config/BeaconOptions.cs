@@ -38,6 +38,12 @@ public sealed class BeaconOptions
 
     [ConfigurationKeyName("delivery")]
     public DeliveryOptions Delivery { get; set; } = new();
+
+    [ConfigurationKeyName("events")]
+    public EventsOptions Events { get; set; } = new();
+
+    [ConfigurationKeyName("api")]
+    public ApiOptions Api { get; set; } = new();
 }
 
 public sealed class SmtpOptions

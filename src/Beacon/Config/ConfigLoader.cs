@@ -109,6 +109,7 @@ public static class ConfigLoader
         options.Delivery.Validate(errors);
         ValidateScope(errors, "smtpapi", options.Smtpapi);
         ValidateTracker(errors, options.EngagementTracker);
+        ValidateEvents(errors, options.Events, options.Api);
 
         Positive(errors, "policy:instruction_budget", options.Policy.InstructionBudget);
         Positive(errors, "policy:memory_limit_mb", options.Policy.MemoryLimitMb);
@@ -224,6 +225,33 @@ public static class ConfigLoader
         AtLeast(errors, $"{key}:max_request_line_size", tracker.MaxRequestLineSize, 1024);
         AtLeast(errors, $"{key}:max_request_headers_total_size", tracker.MaxRequestHeadersTotalSize, 4096);
         AtLeast(errors, $"{key}:max_request_header_count", tracker.MaxRequestHeaderCount, 16);
+    }
+
+    private static void ValidateEvents(List<string> errors, EventsOptions events, ApiOptions api)
+    {
+        if (events.Store != "sqlite")
+        {
+            errors.Add($"events:store: must be \"sqlite\", not '{events.Store}'");
+        }
+
+        Positive(errors, "events:retention_days", events.RetentionDays);
+        if (!TryParseEndpoint(api.Listen, out var endpoint))
+        {
+            errors.Add($"api:listen: '{api.Listen}' is not address:port (IPv6 as [::1]:8081)");
+        }
+        else if (api.Keys.Count == 0 && !IPAddress.IsLoopback(endpoint!.Address))
+        {
+            // Events carry recipients' addresses: without keys the API answers only on this machine.
+            errors.Add($"api:listen: '{api.Listen}' is not a loopback address, and api:keys is empty; set api:keys to listen beyond this machine");
+        }
+
+        for (var i = 0; i < api.Keys.Count; i++)
+        {
+            if (api.Keys[i].Length < 16 || api.Keys[i].Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+            {
+                errors.Add($"api:keys:{i}: must be at least 16 characters without spaces");
+            }
+        }
     }
 
     private static void ValidateTls(List<string> errors, string key, string tls, string? tlsKey)

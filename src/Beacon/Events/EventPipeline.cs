@@ -1,4 +1,3 @@
-using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
@@ -6,30 +5,48 @@ namespace Beacon.Events;
 
 /// <summary>
 /// The one way events leave a stage. Producers hand events over without waiting for the disk; one writer task
-/// appends them, in order, as JSON lines to data_dir/events/events.jsonl and flushes each batch. The event store
-/// of a later stage replaces the file writer; producers don't change. The composition root disposes the pipeline
-/// only after every producer (the SMTP listeners) has stopped, so nothing published is lost on shutdown.
+/// appends them, in order, to the <see cref="IEventStore"/>: whatever is waiting, up to 1,000 events, in one
+/// transaction. A store error (disk full, database locked, PostgreSQL away) is logged and the same batch retried
+/// with a growing pause, never dropped while the process runs and never thrown at a producer; meanwhile events
+/// wait in the channel. The composition root disposes the pipeline only after every producer (the SMTP listeners)
+/// has stopped, so nothing published is lost on shutdown, unless the store still fails then (see DisposeAsync).
 /// </summary>
 public sealed class EventPipeline : IAsyncDisposable
 {
+    private const int BatchSize = 1000;
+
     private readonly Channel<BeaconEvent> _channel = Channel.CreateBounded<BeaconEvent>(
         new BoundedChannelOptions(100_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
+    private readonly IEventStore _store;
+    private readonly bool _ownsStore;
     private readonly ILogger<EventPipeline> _logger;
+    private readonly CancellationTokenSource _abandon = new();
     private readonly Task _writer;
+    private int _disposed;
 
-    public EventPipeline(string dataDir, ILogger<EventPipeline> logger)
+    public EventPipeline(IEventStore store, ILogger<EventPipeline> logger)
+        : this(store, ownsStore: false, logger)
     {
-        var directory = Path.Combine(Path.GetFullPath(dataDir), "events");
-        Directory.CreateDirectory(directory);
-        FilePath = Path.Combine(directory, "events.jsonl");
+    }
+
+    /// <summary>A pipeline into its own SQLite store in data_dir/events (for tests and tools).</summary>
+    public EventPipeline(string dataDir, ILogger<EventPipeline> logger)
+        : this(SqliteEventStore.Open(dataDir), ownsStore: true, logger)
+    {
+    }
+
+    private EventPipeline(IEventStore store, bool ownsStore, ILogger<EventPipeline> logger)
+    {
+        _store = store;
+        _ownsStore = ownsStore;
         _logger = logger;
         _writer = Task.Run(WriteAsync);
     }
 
-    public string FilePath { get; }
+    public IEventStore Store => _store;
 
-    /// <summary>Queues an event. Waits only when 100,000 events are already waiting for the disk.</summary>
+    /// <summary>Queues an event. Waits only when 100,000 events are already waiting for the store.</summary>
     public ValueTask PublishAsync(BeaconEvent item) => _channel.Writer.WriteAsync(item);
 
     /// <summary>
@@ -38,32 +55,80 @@ public sealed class EventPipeline : IAsyncDisposable
     /// </summary>
     public bool TryPublish(BeaconEvent item) => _channel.Writer.TryWrite(item);
 
+    /// <summary>Writes what is waiting. If the store keeps failing, gives up after 30 s so that shutdown ends,
+    /// logging how many events are lost.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return; // the composition root disposes it, and so does the service container
+        }
+
         _channel.Writer.TryComplete();
+        _abandon.CancelAfter(TimeSpan.FromSeconds(30));
         await _writer.ConfigureAwait(false);
+        _abandon.Dispose();
+        if (_ownsStore)
+        {
+            await _store.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     private async Task WriteAsync()
     {
-        await using var file = new FileStream(FilePath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, 64 * 1024);
-        await using var writer = new StreamWriter(file, new UTF8Encoding(false));
         var reader = _channel.Reader;
+        var batch = new List<BeaconEvent>(BatchSize);
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (batch.Count < BatchSize && reader.TryRead(out var item))
+            {
+                batch.Add(item);
+            }
+
+            if (!await AppendAsync(batch).ConfigureAwait(false))
+            {
+                var lost = batch.Count;
+                while (reader.TryRead(out _))
+                {
+                    lost++;
+                }
+
+                _logger.LogCritical("events: the store still fails at shutdown; {Count} events are lost", lost);
+                return;
+            }
+
+            batch.Clear();
+        }
+    }
+
+    /// <summary>Retries until the batch is committed; false only when shutdown gave up on the store.</summary>
+    private async Task<bool> AppendAsync(List<BeaconEvent> batch)
+    {
+        var pause = TimeSpan.FromMilliseconds(100);
+        while (true)
         {
             try
             {
-                while (reader.TryRead(out var item))
-                {
-                    await writer.WriteLineAsync(item.ToJson()).ConfigureAwait(false);
-                }
-
-                await writer.FlushAsync().ConfigureAwait(false);
+                await _store.AppendAsync(batch, CancellationToken.None).ConfigureAwait(false);
+                return true;
             }
-            catch (IOException e)
+            catch (Exception e)
             {
-                _logger.LogError(e, "events: could not write to {Path}", FilePath);
+                // Whatever the store throws (SqliteException, IOException, a driver's DbException): the process
+                // must stay up and keep the events, so every failure is logged and retried.
+                _logger.LogError(e, "events: could not store {Count} events; retrying in {Pause} ms", batch.Count, pause.TotalMilliseconds);
             }
+
+            try
+            {
+                await Task.Delay(pause, _abandon.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+
+            pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
         }
     }
 }

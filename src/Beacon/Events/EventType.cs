@@ -49,4 +49,11 @@ public static class EventTypes
         EventType.ListUnsubscribe or EventType.LinkUnsubscribe => "unsubscribe_event",
         _ => "message_event",
     };
+
+    private static readonly Dictionary<string, EventType> ByName = Enum.GetValues<EventType>().ToDictionary(t => t.Name(), StringComparer.Ordinal);
+
+    /// <summary>The type whose "type" field value is <paramref name="name"/>, e.g. "policy_rejection".</summary>
+    public static bool TryParse(string name, out EventType type) => ByName.TryGetValue(name, out type);
+
+    public static EventType Parse(string name) => TryParse(name, out var type) ? type : throw new FormatException($"'{name}' is not an event type");
 }

@@ -23,7 +23,7 @@ public sealed class DeliveryCrashTests
         var port = BeaconProcess.FreePort();
         string[] arguments = ["run", "--data", dataDir, "--set", $"smtp:listeners:0:listen=127.0.0.1:{port}", "--set", "delivery:mode=smarthost",
             "--set", $"delivery:smarthost={sink.Endpoint}", "--set", "delivery:tls=none", "--set", "delivery:retry:initial_interval=1",
-            "--set", "engagement_tracker:listen=127.0.0.1:0"];
+            "--set", "engagement_tracker:listen=127.0.0.1:0", "--set", "api:listen=127.0.0.1:0"];
         var acknowledged = new ConcurrentDictionary<int, byte>();
         var next = -1;
 

@@ -220,6 +220,8 @@ public sealed class DeliveryQueueTests : IAsyncDisposable
     {
         await _queue!.StopAsync();
         await _events.DisposeAsync();
-        return [.. File.ReadAllLines(_events.FilePath).Select(l => (JsonObject)((JsonObject)JsonNode.Parse(l)!["msys"]!).Single().Value!)];
+        await using var store = SqliteEventStore.Open(_dataDir);
+        var stored = await store.ReadAfterAsync(0, int.MaxValue, null, CancellationToken.None);
+        return [.. stored.Select(e => (JsonObject)((JsonObject)JsonNode.Parse(e.Json)!["msys"]!).Single().Value!)];
     }
 }

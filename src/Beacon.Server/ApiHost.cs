@@ -1,0 +1,61 @@
+using System.Net;
+using Beacon.Api;
+using Beacon.Config;
+using Beacon.Events;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Beacon.Server;
+
+/// <summary>
+/// The API's own HTTP host (api.listen, default 127.0.0.1:8081): Message Events and Metrics APIs. A host of its
+/// own for the reasons <see cref="TrackerHost"/> gives: its routes, keys and limits never answer on the tracker's
+/// port, nor the tracker's on this one. The event store is the main host's singleton, shared.
+/// </summary>
+internal sealed class ApiHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private ApiHost(WebApplication app, IPEndPoint bound)
+    {
+        _app = app;
+        BoundEndpoint = bound;
+    }
+
+    /// <summary>The address actually bound (the configured port may be 0).</summary>
+    public IPEndPoint BoundEndpoint { get; }
+
+    public static async Task<ApiHost> StartAsync(ApiOptions options, IEventStore store, TimeProvider time, ILoggerFactory loggerFactory)
+    {
+        var endpoint = ConfigLoader.TryParseEndpoint(options.Listen, out var parsed) ? parsed! : throw new ArgumentException(options.Listen);
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "beacon-api" });
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(loggerFactory); // the main host's, so both log alike; not disposed by this host
+        builder.Services.AddRouting();
+        builder.WebHost.UseKestrelCore();
+        ListenOptions? binding = null;
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = 64 * 1024; // GET only, for now
+            kestrel.Listen(endpoint, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1;
+                binding = listen;
+            });
+        });
+
+        var app = builder.Build();
+        app.UseRouting();
+        ApiRoutes.Map(app, new ApiKeys(options.Keys), store, store as IEventMetrics, time, loggerFactory.CreateLogger("Beacon.Api"));
+        await app.StartAsync().ConfigureAwait(false);
+        return new ApiHost(app, binding!.IPEndPoint!);
+    }
+
+    public Task StopAsync() => _app.StopAsync();
+
+    public ValueTask DisposeAsync() => _app.DisposeAsync();
+}
