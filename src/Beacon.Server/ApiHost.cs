@@ -28,7 +28,7 @@ internal sealed class ApiHost : IAsyncDisposable
     /// <summary>The address actually bound (the configured port may be 0).</summary>
     public IPEndPoint BoundEndpoint { get; }
 
-    public static async Task<ApiHost> StartAsync(ApiOptions options, IEventStore store, TimeProvider time, ILoggerFactory loggerFactory)
+    public static async Task<ApiHost> StartAsync(ApiOptions options, IEventStore store, Func<object> webhooks, TimeProvider time, ILoggerFactory loggerFactory)
     {
         var endpoint = ConfigLoader.TryParseEndpoint(options.Listen, out var parsed) ? parsed! : throw new ArgumentException(options.Listen);
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "beacon-api" });
@@ -50,7 +50,7 @@ internal sealed class ApiHost : IAsyncDisposable
 
         var app = builder.Build();
         app.UseRouting();
-        ApiRoutes.Map(app, new ApiKeys(options.Keys), store, store as IEventMetrics, time, loggerFactory.CreateLogger("Beacon.Api"));
+        ApiRoutes.Map(app, new ApiKeys(options.Keys), store, store as IEventMetrics, webhooks, time, loggerFactory.CreateLogger("Beacon.Api"));
         await app.StartAsync().ConfigureAwait(false);
         return new ApiHost(app, binding!.IPEndPoint!);
     }

@@ -10,6 +10,7 @@ using Beacon.Rendering;
 using Beacon.Smtpapi;
 using Beacon.Spool;
 using Beacon.Tracker;
+using Beacon.Webhooks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
@@ -102,7 +103,22 @@ public sealed class BeaconServer : IAsyncDisposable
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.Spool.ShutdownTimeout));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(sp => new SpoolStore(dataDir, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Beacon.Spool")));
-        builder.Services.AddSingleton<IEventStore>(sp => SqliteEventStore.Open(dataDir, options.Events.ConnectionString, sp.GetRequiredService<TimeProvider>()));
+        IEventStore store;
+        try
+        {
+            store = await EventStores.OpenAsync(options, TimeProvider.System, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or System.Net.Sockets.SocketException or TimeoutException)
+        {
+            await dataLock.DisposeAsync().ConfigureAwait(false);
+            throw new ConfigException([$"events: cannot open the {options.Events.Store} store: {e.Message}"]);
+        }
+
+        builder.Services.AddSingleton(store);
+        builder.Services.AddHttpClient();
+        builder.Services.AddSingleton(sp => new WebhookService(store, options.Webhooks, sp.GetRequiredService<IHttpClientFactory>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("Beacon.Webhooks"), options.NodeName));
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookService>());
         builder.Services.AddSingleton(sp => new EventPipeline(sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<ILogger<EventPipeline>>()));
         builder.Services.AddHostedService(sp => new EventRetention(sp.GetRequiredService<IEventStore>(), options.Events.RetentionDays, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EventRetention>>()));
         builder.Services.AddSingleton(sp => new MessageIdGenerator(options.NodeName, sp.GetRequiredService<TimeProvider>()));
@@ -235,7 +251,8 @@ public sealed class BeaconServer : IAsyncDisposable
         ApiHost apiHost;
         try
         {
-            apiHost = await ApiHost.StartAsync(options.Api, events.Store, app.Services.GetRequiredService<TimeProvider>(), app.Services.GetRequiredService<ILoggerFactory>()).ConfigureAwait(false);
+            var webhooks = app.Services.GetRequiredService<WebhookService>();
+            apiHost = await ApiHost.StartAsync(options.Api, events.Store, () => webhooks.Status, app.Services.GetRequiredService<TimeProvider>(), app.Services.GetRequiredService<ILoggerFactory>()).ConfigureAwait(false);
         }
         catch
         {

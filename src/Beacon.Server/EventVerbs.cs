@@ -39,7 +39,7 @@ internal static class EventVerbs
             (types ??= []).Add(type);
         }
 
-        await using var store = SqliteEventStore.Open(options.DataDir, options.Events.ConnectionString);
+        await using var store = await EventStores.OpenAsync(options, TimeProvider.System, cancellation).ConfigureAwait(false);
         try
         {
             // The backlog: the last `lines` events (of these types), printed oldest first.

@@ -8,10 +8,6 @@ namespace Beacon.Server;
 /// <summary>`beacon webhooks …` verbs.</summary>
 internal static class WebhookVerbs
 {
-    /// <summary>Opens the configured event store. Set by the composition root once the stores are wired
-    /// (SQLite in data_dir or PostgreSQL per events.store); until then replay reports that it can't run.</summary>
-    internal static Func<BeaconOptions, CancellationToken, Task<IEventStore>>? OpenStore { get; set; }
-
     public static async Task<int> ReplayAsync(Verbs.Source source, string name, string from, string to, CancellationToken cancellation)
     {
         BeaconOptions options;
@@ -38,13 +34,7 @@ internal static class WebhookVerbs
             return 2;
         }
 
-        if (OpenStore is null)
-        {
-            await Console.Error.WriteLineAsync("beacon: the event store is not available to this verb yet").ConfigureAwait(false);
-            return 1;
-        }
-
-        await using var store = await OpenStore(options, cancellation).ConfigureAwait(false);
+        await using var store = await EventStores.OpenAsync(options, TimeProvider.System, cancellation).ConfigureAwait(false);
         using var client = new HttpClient();
         try
         {

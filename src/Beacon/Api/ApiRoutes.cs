@@ -11,7 +11,7 @@ namespace Beacon.Api;
 /// </summary>
 public static class ApiRoutes
 {
-    public static void Map(WebApplication app, ApiKeys keys, IEventStore store, IEventMetrics? metrics, TimeProvider time, ILogger logger)
+    public static void Map(WebApplication app, ApiKeys keys, IEventStore store, IEventMetrics? metrics, Func<object> webhooks, TimeProvider time, ILogger logger)
     {
         app.Use(async (context, next) =>
         {
@@ -53,6 +53,8 @@ public static class ApiRoutes
             }
         }
 
+        // Per webhook: last success, consecutive failures, last error, lag, dropped batches (docs/webhooks.md).
+        app.MapGet("/api/v1/webhooks/status", () => Results.Json(new { results = webhooks() }));
         app.MapFallback(context => ApiErrors.WriteAsync(context, StatusCodes.Status404NotFound, "Resource could not be found", $"no resource at {context.Request.Method} {context.Request.Path}", ApiErrors.NotFound));
     }
 }

@@ -229,9 +229,13 @@ public static class ConfigLoader
 
     private static void ValidateEvents(List<string> errors, EventsOptions events, ApiOptions api)
     {
-        if (events.Store != "sqlite")
+        if (events.Store is not ("sqlite" or "postgres"))
         {
-            errors.Add($"events:store: must be \"sqlite\", not '{events.Store}'");
+            errors.Add($"events:store: must be \"sqlite\" or \"postgres\", not '{events.Store}'");
+        }
+        else if (events.Store == "postgres" && string.IsNullOrWhiteSpace(events.ConnectionString))
+        {
+            errors.Add("events:connection_string: an Npgsql connection string is required with \"postgres\"");
         }
 
         Positive(errors, "events:retention_days", events.RetentionDays);

@@ -69,7 +69,9 @@ public sealed class WebhookService : IHostedService, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Disposed by both of its service registrations (singleton and hosted service): the second call is a no-op.
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
         _stopping?.Dispose();
+        _stopping = null;
     }
 }

@@ -31,6 +31,16 @@ public sealed class MessageIdGeneratorTests
     }
 
     [Fact]
+    public void Two_nodes_at_the_same_instant_give_different_event_ids()
+    {
+        var time = new ManualClock { Now = new DateTimeOffset(2026, 11, 27, 4, 0, 0, TimeSpan.Zero) };
+        var a = new MessageIdGenerator("node-1", time);
+        var b = new MessageIdGenerator("node-2", time);
+        var ids = Enumerable.Range(0, 100).SelectMany(_ => new[] { a.NextDecimalId(), b.NextDecimalId() }).ToList();
+        Assert.Equal(200, ids.Distinct().Count());
+    }
+
+    [Fact]
     public void Concurrent_callers_never_get_the_same_id()
     {
         var ids = new MessageIdGenerator("n", TimeProvider.System);

@@ -1,0 +1,52 @@
+using Beacon.EndToEnd.Tests.Postgres;
+using Beacon.Webhooks;
+
+namespace Beacon.EndToEnd.Tests.Webhooks;
+
+/// <summary>
+/// Two Beacon nodes on one PostgreSQL event store with one webhook: mail injected into both, delivered by both,
+/// every event reaches the endpoint exactly once (one node holds the webhook's lease; cursors are shared).
+/// </summary>
+[Collection("postgres")]
+public sealed class FleetTests(PostgresServer server)
+{
+    [Fact]
+    public async Task Two_nodes_on_one_postgres_store_send_every_event_once()
+    {
+        var connection = server.ConnectionString(await server.CreateDatabaseAsync("fleet"));
+        await using var receiver = await WebhookReceiver.StartAsync("fail");
+        void Configure(Config.BeaconOptions o, string node)
+        {
+            o.NodeName = node;
+            o.Delivery.Suspended = false;
+            o.Events.Store = "postgres";
+            o.Events.ConnectionString = connection;
+            o.Webhooks.Add(new WebhookOptions
+            {
+                Name = "crm",
+                Target = receiver.Url,
+                Events = ["injection", "delivery"],
+                BatchSize = 7,
+                BatchInterval = 0.2,
+                Timeout = 2,
+                RetryBase = 0.2,
+                RetryMaxInterval = 1,
+            });
+        }
+
+        await using var one = await BeaconInstance.StartAsync(o => Configure(o, "node-1"));
+        await using var two = await BeaconInstance.StartAsync(o => Configure(o, "node-2"));
+        for (var i = 0; i < 10; i++)
+        {
+            await Delivery.MxDeliveryTests.SendAsync(i % 2 == 0 ? one : two, $"reader{i}@example.com");
+        }
+
+        // 10 injections and 10 deliveries, from two nodes, each sent once; the first POST failed and was retried.
+        await receiver.WaitUntilAsync(r => r.Accepted.Sum(a => a.EventIds.Count) >= 20, TimeSpan.FromSeconds(60));
+        var ids = receiver.Accepted.SelectMany(a => a.EventIds).ToList();
+        Assert.Equal(20, ids.Count);
+        Assert.Equal(20, ids.Distinct().Count());
+        Assert.Equal("fail", receiver.Requests.First().Answer);
+        Assert.Equal(receiver.Requests.First().BatchId, receiver.Accepted.First().BatchId);
+    }
+}
