@@ -271,7 +271,8 @@ postfix_or_die() {
 # Beacon's configuration apart from the listener: tracking on (pixel and links), delivery to the sink as smarthost.
 beacon_settings() {
   echo "--set smtpapi:open_tracking_enabled=true --set smtpapi:click_tracking_enabled=true" \
-    "--set smtpapi:tracking_domain=$tracking_domain --set delivery:mode=smarthost --set delivery:smarthost=127.0.0.1:$1"
+    "--set smtpapi:tracking_domain=$tracking_domain --set delivery:mode=smarthost --set delivery:smarthost=127.0.0.1:$1" \
+    "--set engagement_tracker:listen=127.0.0.1:0 --set api:listen=127.0.0.1:0"
 }
 
 start_beacon() {
