@@ -21,7 +21,7 @@ public sealed class SpoolStoreTests : IDisposable
         Assert.Equal(body, File.ReadAllBytes(spool.BodyPath("00000000000000000001")));
         var message = Assert.Single(spool.List());
         Assert.Equal("rcpt@example.com", Assert.Single(message.Recipients).Address);
-        Assert.Empty(Directory.GetFiles(spool.IncomingDir));
+        Assert.Equal(["00000000000000000001.eml", "00000000000000000001.json"], Directory.GetFiles(spool.QueueDir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.Single(new SpoolStore(_dataDir, NullLogger.Instance).Recover());
     }
 
