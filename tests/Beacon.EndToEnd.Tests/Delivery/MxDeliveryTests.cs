@@ -110,6 +110,19 @@ public sealed partial class MxDeliveryTests
         Assert.Equal("backup.example.test", (string?)delivery["remote_host"]);
     }
 
+    [Fact]
+    public async Task A_domain_without_mx_records_is_delivered_to_its_own_address()
+    {
+        await using var sink = await TestSink.StartAsync(IPAddress.Parse("127.0.0.2"));
+        using var dns = await DnsServer.StartAsync(new DnsRecords().A("implicit.test", "127.0.0.2"));
+        await using var beacon = await StartAsync(dns, sink.Endpoint.Port);
+
+        await SendAsync(beacon, "grace@implicit.test");
+
+        Assert.Equal(["grace@implicit.test"], Assert.Single(await sink.WaitForMessagesAsync(1, Timeout)).Recipients);
+        Assert.Equal("implicit.test", (string?)Assert.Single(await beacon.WaitForEventsAsync("delivery"))["remote_host"]);
+    }
+
     [Theory]
     [InlineData("nullmx.test", "null MX")]
     [InlineData("missing.test", "NXDOMAIN")]

@@ -48,5 +48,14 @@ public sealed class FleetTests(PostgresServer server)
         Assert.Equal(20, ids.Distinct().Count());
         Assert.Equal("fail", receiver.Requests.First().Answer);
         Assert.Equal(receiver.Requests.First().BatchId, receiver.Accepted.First().BatchId);
+
+        // Each node reports the webhook; the shared cursor has caught up.
+        using var http = new HttpClient();
+        var status = System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync(new Uri($"http://{one.Server.ApiEndpoint}/api/v1/webhooks/status")))!;
+        var hook = status["results"]![0]!;
+        Assert.Equal("crm", (string?)hook["name"]);
+        await BeaconInstance.WaitUntilAsync(async () =>
+            (long?)System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync(new Uri($"http://{two.Server.ApiEndpoint}/api/v1/webhooks/status")))!["results"]![0]!["lag"] == 0,
+            "the webhook's lag to reach 0");
     }
 }
