@@ -16,14 +16,8 @@ internal static class EventVerbs
 
     public static async Task<int> TailAsync(Verbs.Source source, string[] typeNames, bool json, int lines, TextWriter output, CancellationToken cancellation)
     {
-        BeaconOptions options;
-        try
+        if (!Verbs.TryLoad(source, out var options))
         {
-            options = ConfigLoader.LoadOrThrow(source.File, source.Overrides);
-        }
-        catch (ConfigException e)
-        {
-            await Console.Error.WriteLineAsync($"beacon: {e.Message}").ConfigureAwait(false);
             return 1;
         }
 

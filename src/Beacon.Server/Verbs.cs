@@ -292,7 +292,8 @@ internal static class Verbs
         return builder.ToString();
     }
 
-    private static bool TryLoad(Source source, out BeaconOptions options)
+    /// <summary>Loads the configuration of a verb; false (after printing why) when it is invalid.</summary>
+    internal static bool TryLoad(Source source, out BeaconOptions options)
     {
         try
         {

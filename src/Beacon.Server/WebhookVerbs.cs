@@ -10,14 +10,8 @@ internal static class WebhookVerbs
 {
     public static async Task<int> ReplayAsync(Verbs.Source source, string name, string from, string to, CancellationToken cancellation)
     {
-        BeaconOptions options;
-        try
+        if (!Verbs.TryLoad(source, out var options))
         {
-            options = ConfigLoader.LoadOrThrow(source.File, source.Overrides);
-        }
-        catch (ConfigException e)
-        {
-            await Console.Error.WriteLineAsync($"beacon: {e.Message}").ConfigureAwait(false);
             return 1;
         }
 
