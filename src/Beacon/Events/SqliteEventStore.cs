@@ -131,9 +131,10 @@ public sealed class SqliteEventStore : IEventStore, IEventMetrics
             parameters[7].Value = (object?)item["target_link_name"] ?? DBNull.Value;
             parameters[8].Value = (object?)item["target_link_url"] ?? DBNull.Value;
             parameters[9].Value = (object?)item["classification"] ?? DBNull.Value;
-            await command.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
+            // Microsoft.Data.Sqlite's async calls run synchronously anyway; the writer has its own task.
+            command.ExecuteNonQuery();
             text.Value = item.ToJson();
-            await json.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
+            json.ExecuteNonQuery();
         }
 
         await transaction.CommitAsync(cancellation).ConfigureAwait(false);
