@@ -62,6 +62,31 @@ internal static class EventsBenchmark
         }
     }
 
+    /// <summary>
+    /// Ingestion into <see cref="PostgresEventStore"/>: the same events, appended directly in batches of 1,000 (the
+    /// pipeline's largest batch), one after another, into the (empty) database the connection string names.
+    /// </summary>
+    public static async Task RunPostgresAsync(string connectionString, int count)
+    {
+        await using var store = await PostgresEventStore.OpenAsync(connectionString, default).ConfigureAwait(false);
+        var start = DateTimeOffset.UtcNow.AddHours(-20);
+        var events = Enumerable.Range(0, count).Select(i => Make(i, start.AddMilliseconds(i * (20 * 3600_000.0 / count)))).ToList();
+        var clock = Stopwatch.StartNew();
+        foreach (var batch in events.Chunk(1000))
+        {
+            await store.AppendAsync(batch, default).ConfigureAwait(false);
+        }
+
+        clock.Stop();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"postgres ingestion: {count:N0} events in batches of 1,000 in {clock.Elapsed.TotalSeconds:F1} s = {count / clock.Elapsed.TotalSeconds:N0} events/s"));
+        var from = start.AddHours(-4);
+        var now = DateTimeOffset.UtcNow;
+        string[] metrics = [.. EventMetrics.Names];
+        await TimeAsync($"postgres metrics: deliverability, all {metrics.Length} metrics, 24 h", 5, () => store.QueryMetricsAsync(new MetricsQuery(MetricsGrouping.None, metrics, from, now), default)).ConfigureAwait(false);
+        await TimeAsync("postgres metrics: /time-series hour, count_delivered, 24 h", 5, () => store.QueryMetricsAsync(new MetricsQuery(MetricsGrouping.TimeSeries, ["count_delivered"], from, now) { Precision = TimeSpan.FromHours(1) }, default)).ConfigureAwait(false);
+    }
+
     private static BeaconEvent Make(int i, DateTimeOffset at)
     {
         var type = (i % 20) switch

@@ -18,6 +18,13 @@ if (args.Length > 0 && args[0] == "events")
     return 0;
 }
 
+// PostgreSQL ingestion: dotnet run -c Release --project bench/Beacon.Benchmarks -- events-pg CONNECTION_STRING [COUNT]
+if (args.Length > 1 && args[0] == "events-pg")
+{
+    await EventsBenchmark.RunPostgresAsync(args[1], args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 200_000).ConfigureAwait(false);
+    return 0;
+}
+
 if (args.Length % 2 != 0)
 {
     Console.Error.WriteLine($"usage: Beacon.Benchmarks [--messages N] [--writers N] [--size OCTETS] [--rounds N] [--dir PATH] (got a lone '{args[^1]}')");

@@ -35,51 +35,65 @@ public sealed record MetricsRow(string? Key, IReadOnlyList<long> Values);
 /// The metrics and their definitions (spec §F16.2), as SQL over the events table (columns type, message_id,
 /// rcpt_to, link_url, classification). A "message" for unique counts is one recipient's copy: (message_id, rcpt_to).
 /// Human variants count only events the tracker classified "human" (docs/events.md, Classification).
+/// One set of definitions serves both stores: only counting a condition differs (SQLite sums booleans, PostgreSQL
+/// counts with FILTER) and the recipient column's name (rcpt_to in SQLite, recipient in PostgreSQL).
 /// </summary>
 public static class EventMetrics
 {
-    private const string Copy = "message_id || ' ' || rcpt_to";
-    private const string Opens = "type IN ('open', 'initial_open')";
-    private const string Human = "classification = 'human'";
+    private static readonly Dictionary<string, string> Sqlite = Definitions(condition => $"SUM({condition})", "rcpt_to");
 
-    private static readonly Dictionary<string, string> Definitions = new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, string> Postgres = Definitions(condition => $"COUNT(*) FILTER (WHERE {condition})", "recipient");
+
+    public static IEnumerable<string> Names => Sqlite.Keys;
+
+    public static bool IsKnown(string name) => Sqlite.ContainsKey(name);
+
+    /// <summary>The SQLite expression of a metric (a NULL sum over no rows reads as 0).</summary>
+    internal static string Sql(string name) => Sqlite[name];
+
+    /// <summary>The PostgreSQL expression of a metric, over beacon_events.</summary>
+    internal static string PostgresSql(string name) => Postgres[name];
+
+    /// <param name="count">The number of rows where a condition holds.</param>
+    /// <param name="recipient">The column of the recipient's address.</param>
+    private static Dictionary<string, string> Definitions(Func<string, string> count, string recipient)
     {
-        ["count_injected"] = "SUM(type = 'injection')",
-        // Targeted: injected plus rejected at injection (policy or generation).
-        ["count_targeted"] = "SUM(type IN ('injection', 'policy_rejection', 'generation_rejection'))",
-        ["count_policy_rejection"] = "SUM(type = 'policy_rejection')",
-        ["count_delivered"] = "SUM(type = 'delivery')",
-        ["count_bounce"] = "SUM(type IN ('bounce', 'out_of_band'))",
-        ["count_inband_bounce"] = "SUM(type = 'bounce')",
-        ["count_outofband_bounce"] = "SUM(type = 'out_of_band')",
-        // Accepted: accepted by the remote side minus out-of-band bounces.
-        ["count_accepted"] = "SUM(type = 'delivery') - SUM(type = 'out_of_band')",
-        ["count_delayed"] = "SUM(type = 'delay')",
-        ["count_spam_complaint"] = "SUM(type = 'spam_complaint')",
-        ["count_unsubscribe"] = "SUM(type IN ('list_unsubscribe', 'link_unsubscribe'))",
-        // Total opens: every render of the pixel at the bottom; the top pixel counts apart, as SparkPost's.
-        ["count_rendered"] = "SUM(type = 'open')",
-        ["count_initial_rendered"] = "SUM(type = 'initial_open')",
-        ["count_unique_rendered"] = $"COUNT(DISTINCT CASE WHEN {Opens} THEN {Copy} END)",
-        ["count_unique_initial_rendered"] = $"COUNT(DISTINCT CASE WHEN type = 'initial_open' THEN {Copy} END)",
-        // Rendered or clicked: a click proves an open whose pixel did not load.
-        ["count_unique_confirmed_opened"] = $"COUNT(DISTINCT CASE WHEN type IN ('open', 'initial_open', 'click') THEN {Copy} END)",
-        ["count_clicked"] = "SUM(type = 'click')",
-        ["count_unique_clicked"] = $"COUNT(DISTINCT CASE WHEN type = 'click' THEN {Copy} END)",
-        // Raw clicks: over recipients, the distinct links each clicked.
-        ["count_raw_clicked"] = $"COUNT(DISTINCT CASE WHEN type = 'click' THEN {Copy} || ' ' || COALESCE(link_url, '') END)",
-        ["count_human_rendered"] = $"SUM(type = 'open' AND {Human})",
-        ["count_human_initial_rendered"] = $"SUM(type = 'initial_open' AND {Human})",
-        ["count_unique_human_rendered"] = $"COUNT(DISTINCT CASE WHEN {Opens} AND {Human} THEN {Copy} END)",
-        ["count_unique_human_confirmed_opened"] = $"COUNT(DISTINCT CASE WHEN type IN ('open', 'initial_open', 'click') AND {Human} THEN {Copy} END)",
-        ["count_human_clicked"] = $"SUM(type = 'click' AND {Human})",
-        ["count_unique_human_clicked"] = $"COUNT(DISTINCT CASE WHEN type = 'click' AND {Human} THEN {Copy} END)",
-        ["count_raw_human_clicked"] = $"COUNT(DISTINCT CASE WHEN type = 'click' AND {Human} THEN {Copy} || ' ' || COALESCE(link_url, '') END)",
-    };
-
-    public static IEnumerable<string> Names => Definitions.Keys;
-
-    public static bool IsKnown(string name) => Definitions.ContainsKey(name);
-
-    internal static string Sql(string name) => Definitions[name];
+        var copy = $"message_id || ' ' || {recipient}";
+        const string Opens = "type IN ('open', 'initial_open')";
+        const string Human = "classification = 'human'";
+        return new(StringComparer.Ordinal)
+        {
+            ["count_injected"] = count("type = 'injection'"),
+            // Targeted: injected plus rejected at injection (policy or generation).
+            ["count_targeted"] = count("type IN ('injection', 'policy_rejection', 'generation_rejection')"),
+            ["count_policy_rejection"] = count("type = 'policy_rejection'"),
+            ["count_delivered"] = count("type = 'delivery'"),
+            ["count_bounce"] = count("type IN ('bounce', 'out_of_band')"),
+            ["count_inband_bounce"] = count("type = 'bounce'"),
+            ["count_outofband_bounce"] = count("type = 'out_of_band'"),
+            // Accepted: accepted by the remote side minus out-of-band bounces.
+            ["count_accepted"] = count("type = 'delivery'") + " - " + count("type = 'out_of_band'"),
+            ["count_delayed"] = count("type = 'delay'"),
+            ["count_spam_complaint"] = count("type = 'spam_complaint'"),
+            ["count_unsubscribe"] = count("type IN ('list_unsubscribe', 'link_unsubscribe')"),
+            // Total opens: every render of the pixel at the bottom; the top pixel counts apart, as SparkPost's.
+            ["count_rendered"] = count("type = 'open'"),
+            ["count_initial_rendered"] = count("type = 'initial_open'"),
+            ["count_unique_rendered"] = $"COUNT(DISTINCT CASE WHEN {Opens} THEN {copy} END)",
+            ["count_unique_initial_rendered"] = $"COUNT(DISTINCT CASE WHEN type = 'initial_open' THEN {copy} END)",
+            // Rendered or clicked: a click proves an open whose pixel did not load.
+            ["count_unique_confirmed_opened"] = $"COUNT(DISTINCT CASE WHEN type IN ('open', 'initial_open', 'click') THEN {copy} END)",
+            ["count_clicked"] = count("type = 'click'"),
+            ["count_unique_clicked"] = $"COUNT(DISTINCT CASE WHEN type = 'click' THEN {copy} END)",
+            // Raw clicks: over recipients, the distinct links each clicked.
+            ["count_raw_clicked"] = $"COUNT(DISTINCT CASE WHEN type = 'click' THEN {copy} || ' ' || COALESCE(link_url, '') END)",
+            ["count_human_rendered"] = count($"type = 'open' AND {Human}"),
+            ["count_human_initial_rendered"] = count($"type = 'initial_open' AND {Human}"),
+            ["count_unique_human_rendered"] = $"COUNT(DISTINCT CASE WHEN {Opens} AND {Human} THEN {copy} END)",
+            ["count_unique_human_confirmed_opened"] = $"COUNT(DISTINCT CASE WHEN type IN ('open', 'initial_open', 'click') AND {Human} THEN {copy} END)",
+            ["count_human_clicked"] = count($"type = 'click' AND {Human}"),
+            ["count_unique_human_clicked"] = $"COUNT(DISTINCT CASE WHEN type = 'click' AND {Human} THEN {copy} END)",
+            ["count_raw_human_clicked"] = $"COUNT(DISTINCT CASE WHEN type = 'click' AND {Human} THEN {copy} || ' ' || COALESCE(link_url, '') END)",
+        };
+    }
 }

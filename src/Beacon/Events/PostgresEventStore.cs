@@ -18,7 +18,7 @@ namespace Beacon.Events;
 /// once per batch, not per event. A rolled-back append leaves a gap in the numbers, which readers don't mind.
 /// Leases use the database's clock (now()), so nodes with skewed clocks still agree on who holds one.
 /// </remarks>
-public sealed class PostgresEventStore : IEventStore
+public sealed partial class PostgresEventStore : IEventStore, IEventMetrics
 {
     /// <summary>pg_advisory_xact_lock key serializing appends ("BEACONEV" as a big-endian 64-bit number).</summary>
     internal const long AppendLock = 0x424541434F4E4556;
@@ -73,18 +73,25 @@ public sealed class PostgresEventStore : IEventStore
 
         // COPY inserts the rows in the order given, so the sequence follows the order of the list.
         await using (var importer = await connection.BeginBinaryImportAsync(
-            "COPY beacon_events (type, timestamp, message_id, transmission_id, campaign_id, recipient, json) FROM STDIN (FORMAT BINARY)",
+            "COPY beacon_events (type, timestamp, message_id, transmission_id, campaign_id, recipient, domain, link_name, link_url, classification, json) FROM STDIN (FORMAT BINARY)",
             cancellation).ConfigureAwait(false))
         {
             foreach (var item in events)
             {
+                var recipient = item["rcpt_to"];
+                var at = recipient?.LastIndexOf('@') ?? -1;
                 await importer.StartRowAsync(cancellation).ConfigureAwait(false);
                 await importer.WriteAsync(item.Type.Name(), NpgsqlDbType.Text, cancellation).ConfigureAwait(false);
                 await importer.WriteAsync(item.Timestamp.ToUniversalTime(), NpgsqlDbType.TimestampTz, cancellation).ConfigureAwait(false);
                 await WriteNullableAsync(importer, item["message_id"], cancellation).ConfigureAwait(false);
                 await WriteNullableAsync(importer, item["transmission_id"], cancellation).ConfigureAwait(false);
                 await WriteNullableAsync(importer, item["campaign_id"], cancellation).ConfigureAwait(false);
-                await WriteNullableAsync(importer, item["rcpt_to"], cancellation).ConfigureAwait(false);
+                await WriteNullableAsync(importer, recipient, cancellation).ConfigureAwait(false);
+                // The metrics' columns, extracted as the SQLite store does: the recipient's domain in lower case.
+                await WriteNullableAsync(importer, at >= 0 ? recipient![(at + 1)..].ToLowerInvariant() : null, cancellation).ConfigureAwait(false);
+                await WriteNullableAsync(importer, item["target_link_name"], cancellation).ConfigureAwait(false);
+                await WriteNullableAsync(importer, item["target_link_url"], cancellation).ConfigureAwait(false);
+                await WriteNullableAsync(importer, item["classification"], cancellation).ConfigureAwait(false);
                 await importer.WriteAsync(item.ToJson(), NpgsqlDbType.Text, cancellation).ConfigureAwait(false);
             }
 
