@@ -10,6 +10,7 @@ namespace Beacon.EndToEnd.Tests;
 /// kill -9 a real `beacon run` process while clients are sending, restart on the same data dir, and check the
 /// promise behind every 250: the message is in the spool, byte for byte, and nothing unacknowledged is half there.
 /// </summary>
+[Collection(HeavyCollection.Name)]
 public sealed partial class CrashSafetyTests
 {
     private const int Clients = 6;

@@ -10,6 +10,7 @@ namespace Beacon.EndToEnd.Tests.Delivery;
 /// kill -9 a real `beacon run` in the middle of a 5,000-message run that it is delivering to a sink, restart it,
 /// finish the run, and check that every recipient whose message got a 250 reached the sink (at least once).
 /// </summary>
+[Collection(HeavyCollection.Name)]
 public sealed class DeliveryCrashTests
 {
     private const int Total = 5000;
