@@ -2,7 +2,7 @@ namespace Beacon.Events;
 
 /// <summary>
 /// The Metrics API's counting (GET /api/v1/metrics/deliverability…), apart from <see cref="IEventStore"/> so that
-/// a store adds it when it can count in its own query language (SQLite here; PostgreSQL later).
+/// a store adds it when it can count in its own query language (SQLite and PostgreSQL both do).
 /// </summary>
 public interface IEventMetrics
 {
@@ -40,6 +40,25 @@ public sealed record MetricsRow(string? Key, IReadOnlyList<long> Values);
 /// </summary>
 public static class EventMetrics
 {
+    /// <summary>Reads a metrics query's rows: column 0 the group key (text, or a time bucket in ms), then the counts.</summary>
+    internal static async Task<IReadOnlyList<MetricsRow>> ReadRowsAsync(System.Data.Common.DbDataReader reader, int metrics, CancellationToken cancellation)
+    {
+        var rows = new List<MetricsRow>();
+        while (await reader.ReadAsync(cancellation).ConfigureAwait(false))
+        {
+            var values = new long[metrics];
+            for (var i = 0; i < values.Length; i++)
+            {
+                values[i] = reader.IsDBNull(i + 1) ? 0 : reader.GetInt64(i + 1);
+            }
+
+            var key = reader.IsDBNull(0) ? null : reader.GetValue(0) is long ms ? ms.ToString(System.Globalization.CultureInfo.InvariantCulture) : reader.GetString(0);
+            rows.Add(new MetricsRow(key, values));
+        }
+
+        return rows;
+    }
+
     private static readonly Dictionary<string, string> Sqlite = Definitions(condition => $"SUM({condition})", "rcpt_to");
 
     private static readonly Dictionary<string, string> Postgres = Definitions(condition => $"COUNT(*) FILTER (WHERE {condition})", "recipient");

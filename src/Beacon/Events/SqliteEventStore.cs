@@ -280,20 +280,8 @@ public sealed class SqliteEventStore : IEventStore, IEventMetrics
         }
 
         command.CommandText = sql.ToString();
-        var rows = new List<MetricsRow>();
         await using var reader = await command.ExecuteReaderAsync(cancellation).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellation).ConfigureAwait(false))
-        {
-            var values = new long[query.Metrics.Count];
-            for (var i = 0; i < values.Length; i++)
-            {
-                values[i] = reader.IsDBNull(i + 1) ? 0 : reader.GetInt64(i + 1);
-            }
-
-            rows.Add(new MetricsRow(reader.IsDBNull(0) ? null : reader.GetValue(0) is long ms ? ms.ToString(CultureInfo.InvariantCulture) : reader.GetString(0), values));
-        }
-
-        return rows;
+        return await EventMetrics.ReadRowsAsync(reader, query.Metrics.Count, cancellation).ConfigureAwait(false);
     }
 
     public ValueTask DisposeAsync()
