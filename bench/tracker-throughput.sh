@@ -124,6 +124,7 @@ read -r beacon_rps beacon_p99 beacon_total < <(measure "$url" beacon)
 kill -TERM "$beacon_pid"
 wait "$beacon_pid" 2>/dev/null || true
 clicks=$(sqlite3 "$data/events/events.db" "SELECT COUNT(*) FROM events WHERE type = 'click'" 2>/dev/null || echo "? (sqlite3 missing)")
+distinct=$(sqlite3 "$data/events/events.db" "SELECT COUNT(DISTINCT json_extract(json, '$.msys.track_event.event_id')) FROM events JOIN event_json USING (sequence) WHERE type = 'click'" 2>/dev/null || echo "?")
 requests=$((beacon_total + 1))
 [ "$warmup" -eq 0 ] || requests=$((requests + $(awk '/requests in/ { print $1 }' "$work/beacon-warmup.txt")))
 dropped=$(grep -c 'event pipeline is full' "$work/beacon.log" || true)
@@ -131,4 +132,4 @@ dropped=$(grep -c 'event pipeline is full' "$work/beacon.log" || true)
 printf '\n%-8s %12s %10s\n' server requests/s p99-ms
 printf '%-8s %12s %10s\n' nginx "$nginx_rps" "$nginx_p99" beacon "$beacon_rps" "$beacon_p99"
 echo "ratio beacon/nginx: $(awk -v b="$beacon_rps" -v n="$nginx_rps" 'BEGIN { printf "%.2f", b / n }')"
-echo "click events written: $clicks of $requests requests (warm-up, check and measured run); pipeline-full warnings logged: $dropped"
+echo "click events written: $clicks ($distinct distinct event ids) of $requests requests (warm-up, check and measured run); pipeline-full warnings logged: $dropped"

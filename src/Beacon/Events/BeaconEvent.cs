@@ -55,6 +55,19 @@ public sealed class BeaconEvent
         return this;
     }
 
+    /// <summary>The flat form the journal and the stores take; timestamps keep millisecond precision, as the JSON.</summary>
+    public EventRecord ToRecord() => new(
+        Type,
+        DateTimeOffset.FromUnixTimeMilliseconds(Timestamp.ToUnixTimeMilliseconds()),
+        this["message_id"],
+        this["transmission_id"],
+        this["campaign_id"],
+        this["rcpt_to"],
+        this["target_link_name"],
+        this["target_link_url"],
+        this["classification"],
+        ToJson());
+
     /// <summary>{"msys":{"message_event":{…}}}, written around the fields in place: no copy of the tree per event.</summary>
     public string ToJson()
     {
