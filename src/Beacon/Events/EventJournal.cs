@@ -32,6 +32,7 @@ public sealed class EventJournal : IDisposable
     private readonly ILogger _logger;
     private readonly long _segmentLimit;
     private readonly MemoryStream _buffer = new();
+    private readonly BinaryWriter _encoder;
     private FileStream _segment;
     private long _segmentStart;
     private long _end;
@@ -43,6 +44,7 @@ public sealed class EventJournal : IDisposable
     private EventJournal(string directory, string id, FileStream segment, long segmentStart, long segmentLimit, ILogger logger)
     {
         _segmentLimit = segmentLimit;
+        _encoder = new BinaryWriter(_buffer, Encoding.UTF8, leaveOpen: true);
         _directory = directory;
         Id = id;
         _segment = segment;
@@ -94,7 +96,7 @@ public sealed class EventJournal : IDisposable
         _buffer.SetLength(0);
         foreach (var record in records)
         {
-            Encode(record, _buffer);
+            Encode(record, _buffer, _encoder);
         }
 
         _segment.Write(_buffer.GetBuffer(), 0, (int)_buffer.Length);
@@ -175,34 +177,40 @@ public sealed class EventJournal : IDisposable
 
     public void Dispose()
     {
+        _encoder.Dispose();
         _segment.Dispose();
         _reading?.Dispose();
     }
 
-    private static void Encode(EventRecord record, MemoryStream buffer)
+    private static void Encode(EventRecord record, MemoryStream buffer, BinaryWriter writer)
     {
         var at = buffer.Length;
         buffer.Write(stackalloc byte[HeaderSize]);
-        using (var writer = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
-        {
-            writer.Write((byte)record.Type);
-            writer.Write(record.Timestamp.ToUnixTimeMilliseconds());
-            foreach (var field in new[] { record.MessageId, record.TransmissionId, record.CampaignId, record.Recipient, record.LinkName, record.LinkUrl, record.Classification })
-            {
-                writer.Write(field is not null);
-                if (field is not null)
-                {
-                    writer.Write(field);
-                }
-            }
-
-            writer.Write(record.Json);
-        }
+        writer.Write((byte)record.Type);
+        writer.Write(record.Timestamp.ToUnixTimeMilliseconds());
+        WriteNullable(writer, record.MessageId);
+        WriteNullable(writer, record.TransmissionId);
+        WriteNullable(writer, record.CampaignId);
+        WriteNullable(writer, record.Recipient);
+        WriteNullable(writer, record.LinkName);
+        WriteNullable(writer, record.LinkUrl);
+        WriteNullable(writer, record.Classification);
+        writer.Write(record.Json);
+        writer.Flush();
 
         var payload = buffer.GetBuffer().AsSpan((int)at + HeaderSize, (int)(buffer.Length - at - HeaderSize));
         var header = buffer.GetBuffer().AsSpan((int)at, HeaderSize);
         BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)payload.Length);
         BinaryPrimitives.WriteUInt32LittleEndian(header[4..], Crc32.HashToUInt32(payload));
+    }
+
+    private static void WriteNullable(BinaryWriter writer, string? value)
+    {
+        writer.Write(value is not null);
+        if (value is not null)
+        {
+            writer.Write(value);
+        }
     }
 
     /// <summary>The record at the stream's position, or null when it is incomplete or damaged.</summary>
