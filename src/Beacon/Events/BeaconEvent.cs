@@ -74,10 +74,18 @@ public sealed class BeaconEvent
         return this;
     }
 
-    /// <summary>The flat form the journal and the stores take; timestamps keep millisecond precision, as the JSON.</summary>
+    /// <summary>The flat form the stores take; timestamps keep millisecond precision, as the JSON.</summary>
     public EventRecord ToRecord()
     {
-        string? messageId = null, transmissionId = null, campaignId = null, recipient = null, linkName = null, linkUrl = null, classification = null;
+        var keys = Keys();
+        return new(Type, DateTimeOffset.FromUnixTimeMilliseconds(Timestamp.ToUnixTimeMilliseconds()),
+            keys.MessageId, keys.TransmissionId, keys.CampaignId, keys.Recipient, keys.LinkName, keys.LinkUrl, keys.Classification, ToJson());
+    }
+
+    /// <summary>The fields the stores index, in one pass over the fields.</summary>
+    internal EventKeys Keys()
+    {
+        var keys = default(EventKeys);
         foreach (var (name, value) in _fields)
         {
             if (value is not string text)
@@ -85,50 +93,60 @@ public sealed class BeaconEvent
                 continue; // the indexed fields are all strings
             }
 
-            switch (name)
+            keys = name switch
             {
-                case "message_id": messageId = text; break;
-                case "transmission_id": transmissionId = text; break;
-                case "campaign_id": campaignId = text; break;
-                case "rcpt_to": recipient = text; break;
-                case "target_link_name": linkName = text; break;
-                case "target_link_url": linkUrl = text; break;
-                case "classification": classification = text; break;
-            }
+                "message_id" => keys with { MessageId = text },
+                "transmission_id" => keys with { TransmissionId = text },
+                "campaign_id" => keys with { CampaignId = text },
+                "rcpt_to" => keys with { Recipient = text },
+                "target_link_name" => keys with { LinkName = text },
+                "target_link_url" => keys with { LinkUrl = text },
+                "classification" => keys with { Classification = text },
+                _ => keys,
+            };
         }
 
-        return new(Type, DateTimeOffset.FromUnixTimeMilliseconds(Timestamp.ToUnixTimeMilliseconds()),
-            messageId, transmissionId, campaignId, recipient, linkName, linkUrl, classification, ToJson());
+        return keys;
     }
 
     /// <summary>{"msys":{"message_event":{…}}}.</summary>
     public string ToJson()
     {
         var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = Output.Encoder }))
+        using (var writer = new Utf8JsonWriter(buffer, JsonOptions))
         {
-            writer.WriteStartObject();
-            writer.WriteStartObject("msys");
-            writer.WriteStartObject(Type.Category());
-            foreach (var (name, value) in _fields)
-            {
-                if (value is string text)
-                {
-                    writer.WriteString(name, text);
-                }
-                else
-                {
-                    writer.WritePropertyName(name);
-                    ((JsonNode)value).WriteTo(writer, Output);
-                }
-            }
-
-            writer.WriteEndObject();
-            writer.WriteEndObject();
-            writer.WriteEndObject();
+            WriteJson(writer);
         }
 
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>The options <see cref="WriteJson"/> expects of its writer.</summary>
+    internal static JsonWriterOptions JsonOptions => new() { Encoder = Output.Encoder };
+
+    /// <summary>Writes {"msys":{"message_event":{…}}} as UTF-8 (the journal writes it straight into its buffer).</summary>
+    internal void WriteJson(Utf8JsonWriter writer)
+    {
+        writer.WriteStartObject();
+        writer.WriteStartObject("msys");
+        writer.WriteStartObject(Type.Category());
+        foreach (var (name, value) in _fields)
+        {
+            if (value is string text)
+            {
+                writer.WriteString(name, text);
+            }
+            else
+            {
+                writer.WritePropertyName(name);
+                ((JsonNode)value).WriteTo(writer, Output);
+            }
+        }
+
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        writer.Flush();
     }
 
     /// <summary>Sets a field, in place if it is set already (a later value wins, as in a JSON object).</summary>
@@ -146,3 +164,6 @@ public sealed class BeaconEvent
         _fields.Add(new(field, value));
     }
 }
+
+/// <summary>The fields of an event that the stores index (see <see cref="EventRecord"/>).</summary>
+internal readonly record struct EventKeys(string? MessageId, string? TransmissionId, string? CampaignId, string? Recipient, string? LinkName, string? LinkUrl, string? Classification);

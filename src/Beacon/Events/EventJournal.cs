@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.IO.Hashing;
 using System.Text;
+using System.Text.Json;
 using Beacon.Spool;
 using Microsoft.Extensions.Logging;
 
@@ -15,8 +16,7 @@ namespace Beacon.Events;
 /// store's work standing in the way of the answers (see <see cref="EventPipeline"/>).
 /// <para>
 /// A position is a byte offset into the journal as a whole: it only grows, across segments. Each segment is named
-/// after the position of its first byte (16 hex digits) and is closed at 64 MiB. A record is
-/// [payload length u32][CRC-32 of the payload u32][payload]; on open, the last segment is read through and cut
+/// after the position of its first byte (16 hex digits) and is closed at 64 MiB. Records: <see cref="JournalRecord"/>; on open, the last segment is read through and cut
 /// after its last whole record (a torn write of a crash). The journal's id (a random file "id") names the store's
 /// cursor for it, so a journal that is replaced never takes over another's position.
 /// </para>
@@ -24,15 +24,14 @@ namespace Beacon.Events;
 public sealed class EventJournal : IDisposable
 {
     private const long DefaultSegmentLimit = 64L * 1024 * 1024;
-    private const int HeaderSize = 8;
-    private const int MaxRecord = 16 * 1024 * 1024;
+    private const int HeaderSize = JournalRecord.HeaderSize;
     private const string Suffix = ".journal";
 
     private readonly string _directory;
     private readonly ILogger _logger;
     private readonly long _segmentLimit;
-    private readonly MemoryStream _buffer = new();
-    private readonly BinaryWriter _encoder;
+    private readonly JournalBuffer _buffer = new();
+    private readonly Utf8JsonWriter _json;
     private FileStream _segment;
     private long _segmentStart;
     private long _end;
@@ -44,7 +43,7 @@ public sealed class EventJournal : IDisposable
     private EventJournal(string directory, string id, FileStream segment, long segmentStart, long segmentLimit, ILogger logger)
     {
         _segmentLimit = segmentLimit;
-        _encoder = new BinaryWriter(_buffer, Encoding.UTF8, leaveOpen: true);
+        _json = new Utf8JsonWriter(_buffer, BeaconEvent.JsonOptions);
         _directory = directory;
         Id = id;
         _segment = segment;
@@ -90,16 +89,16 @@ public sealed class EventJournal : IDisposable
         return new EventJournal(directory, id, stream, start, segmentLimit, logger);
     }
 
-    /// <summary>Writes the records and fsyncs them; returns the new <see cref="End"/>. One writer at a time.</summary>
-    public long Append(IReadOnlyList<EventRecord> records)
+    /// <summary>Writes the events and fsyncs them; returns the new <see cref="End"/>. One writer at a time.</summary>
+    public long Append(IReadOnlyList<BeaconEvent> events)
     {
-        _buffer.SetLength(0);
-        foreach (var record in records)
+        _buffer.Clear();
+        foreach (var item in events)
         {
-            Encode(record, _buffer, _encoder);
+            JournalRecord.Encode(item, _buffer, _json);
         }
 
-        _segment.Write(_buffer.GetBuffer(), 0, (int)_buffer.Length);
+        _segment.Write(_buffer.Written);
         _segment.Flush(flushToDisk: true);
         var end = _segmentStart + _segment.Length;
         if (_segment.Length >= _segmentLimit)
@@ -177,40 +176,9 @@ public sealed class EventJournal : IDisposable
 
     public void Dispose()
     {
-        _encoder.Dispose();
+        _json.Dispose();
         _segment.Dispose();
         _reading?.Dispose();
-    }
-
-    private static void Encode(EventRecord record, MemoryStream buffer, BinaryWriter writer)
-    {
-        var at = buffer.Length;
-        buffer.Write(stackalloc byte[HeaderSize]);
-        writer.Write((byte)record.Type);
-        writer.Write(record.Timestamp.ToUnixTimeMilliseconds());
-        WriteNullable(writer, record.MessageId);
-        WriteNullable(writer, record.TransmissionId);
-        WriteNullable(writer, record.CampaignId);
-        WriteNullable(writer, record.Recipient);
-        WriteNullable(writer, record.LinkName);
-        WriteNullable(writer, record.LinkUrl);
-        WriteNullable(writer, record.Classification);
-        writer.Write(record.Json);
-        writer.Flush();
-
-        var payload = buffer.GetBuffer().AsSpan((int)at + HeaderSize, (int)(buffer.Length - at - HeaderSize));
-        var header = buffer.GetBuffer().AsSpan((int)at, HeaderSize);
-        BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)payload.Length);
-        BinaryPrimitives.WriteUInt32LittleEndian(header[4..], Crc32.HashToUInt32(payload));
-    }
-
-    private static void WriteNullable(BinaryWriter writer, string? value)
-    {
-        writer.Write(value is not null);
-        if (value is not null)
-        {
-            writer.Write(value);
-        }
     }
 
     /// <summary>The record at the stream's position, or null when it is incomplete or damaged.</summary>
@@ -223,7 +191,7 @@ public sealed class EventJournal : IDisposable
         }
 
         var length = BinaryPrimitives.ReadUInt32LittleEndian(header);
-        if (length > MaxRecord || HeaderSize + length > available)
+        if (length > JournalRecord.MaxPayload || HeaderSize + length > available)
         {
             return null;
         }
@@ -234,24 +202,7 @@ public sealed class EventJournal : IDisposable
             return null;
         }
 
-        try
-        {
-            using var reader = new BinaryReader(new MemoryStream(payload), Encoding.UTF8);
-            var type = (EventType)reader.ReadByte();
-            var timestamp = DateTimeOffset.FromUnixTimeMilliseconds(reader.ReadInt64());
-            var fields = new string?[7];
-            for (var i = 0; i < fields.Length; i++)
-            {
-                fields[i] = reader.ReadBoolean() ? reader.ReadString() : null;
-            }
-
-            var json = reader.ReadString();
-            return (new EventRecord(type, timestamp, fields[0], fields[1], fields[2], fields[3], fields[4], fields[5], fields[6], json), HeaderSize + (int)length);
-        }
-        catch (Exception e) when (e is EndOfStreamException or FormatException or ArgumentException)
-        {
-            return null; // a CRC that matches a payload of another shape: written by something else
-        }
+        return JournalRecord.Decode(payload) is { } record ? (record, HeaderSize + (int)length) : null;
     }
 
     /// <summary>The length of the segment's leading run of whole, intact records.</summary>

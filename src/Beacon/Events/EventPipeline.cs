@@ -137,12 +137,12 @@ public sealed class EventPipeline : IAsyncDisposable
         try
         {
             var reader = _channel.Reader;
-            var batch = new List<EventRecord>(BatchSize);
+            var batch = new List<BeaconEvent>(BatchSize);
             while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
             {
                 while (batch.Count < BatchSize && reader.TryRead(out var item))
                 {
-                    batch.Add(item.ToRecord());
+                    batch.Add(item);
                 }
 
                 if (!RetryAsync("journal", batch.Count, () => { _journal.Append(batch); return Task.CompletedTask; }).GetAwaiter().GetResult())

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Beacon.Events;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -12,14 +13,19 @@ public sealed class EventJournalTests : IDisposable
 
     private string JournalDir => Path.Combine(_dir, "journal");
 
-    private static EventRecord Record(int n) =>
+    private static BeaconEvent Event(int n) =>
         new BeaconEvent(EventType.Click, $"e{n}", Start.AddSeconds(n))
             .Set("message_id", $"m{n}")
             .Set("rcpt_to", $"r{n}@Example.COM")
+            .Set("raw_rcpt_to", $"r{n}@Example.COM")
+            .Set("rcpt_meta", new JsonObject { ["plan"] = "gold", ["ünïcode"] = "✓" })
             .Set("target_link_url", "https://example.com/" + new string('x', n % 300))
-            .ToRecord();
+            .Set("classification", n % 2 == 0 ? "human" : null);
 
-    private static List<EventRecord> Records(int from, int count) => [.. Enumerable.Range(from, count).Select(Record)];
+    private static List<BeaconEvent> Events(int from, int count) => [.. Enumerable.Range(from, count).Select(Event)];
+
+    /// <summary>What the store should get for those events: the same as appending them without the journal.</summary>
+    private static List<EventRecord> Records(int from, int count) => [.. Events(from, count).Select(e => e.ToRecord())];
 
     private static List<EventRecord> ReadAll(EventJournal journal, long from = 0)
     {
@@ -42,7 +48,7 @@ public sealed class EventJournalTests : IDisposable
         {
             for (var i = 0; i < 20; i++)
             {
-                journal.Append(Records(i * 50, 50));
+                journal.Append(Events(i * 50, 50));
             }
 
             Assert.True(Directory.GetFiles(JournalDir, "*.journal").Length > 5);
@@ -51,7 +57,7 @@ public sealed class EventJournalTests : IDisposable
         }
 
         using var reopened = EventJournal.Open(JournalDir, NullLogger.Instance, segmentLimit: 16 * 1024);
-        reopened.Append(Records(1000, 10));
+        reopened.Append(Events(1000, 10));
         Assert.Equal(Records(0, 1010), ReadAll(reopened));
     }
 
@@ -61,7 +67,7 @@ public sealed class EventJournalTests : IDisposable
         using var journal = EventJournal.Open(JournalDir, NullLogger.Instance, segmentLimit: 8 * 1024);
         for (var i = 0; i < 10; i++)
         {
-            journal.Append(Records(i * 20, 20));
+            journal.Append(Events(i * 20, 20));
         }
 
         var batch = new List<EventRecord>();
@@ -78,7 +84,7 @@ public sealed class EventJournalTests : IDisposable
         long end;
         using (var journal = EventJournal.Open(JournalDir, NullLogger.Instance))
         {
-            end = journal.Append(Records(0, 10));
+            end = journal.Append(Events(0, 10));
         }
 
         var segment = Directory.GetFiles(JournalDir, "*.journal").Single();
@@ -90,7 +96,7 @@ public sealed class EventJournalTests : IDisposable
         using var reopened = EventJournal.Open(JournalDir, NullLogger.Instance);
         Assert.Equal(end, reopened.End);
         Assert.Equal(end, new FileInfo(segment).Length);
-        reopened.Append(Records(10, 5));
+        reopened.Append(Events(10, 5));
         Assert.Equal(Records(0, 15), ReadAll(reopened));
     }
 
@@ -98,9 +104,9 @@ public sealed class EventJournalTests : IDisposable
     public void A_damaged_record_in_a_closed_segment_sets_that_segment_aside_and_reading_goes_on_with_the_next()
     {
         using var journal = EventJournal.Open(JournalDir, NullLogger.Instance, segmentLimit: 4 * 1024);
-        journal.Append(Records(0, 20));
-        var first = journal.Append(Records(20, 20));
-        journal.Append(Records(40, 20));
+        journal.Append(Events(0, 20));
+        var first = journal.Append(Events(20, 20));
+        journal.Append(Events(40, 20));
         var segments = Directory.GetFiles(JournalDir, "*.journal").Order().ToList();
         Assert.True(segments.Count >= 3);
         using (var file = new FileStream(segments[0], FileMode.Open))
