@@ -66,8 +66,7 @@ public sealed class EventPipeline : IAsyncDisposable
         _logger = logger;
         _journal = EventJournal.Open(journalDirectory, logger, segmentLimit);
         // Threads of their own, not the pool's: both block in fsync, and a pool thread blocked there is one that
-        // Kestrel and the SMTP sessions wait for (measured: p99 of tracker answers 160–190 ms with the journal
-        // writer on the pool).
+        // Kestrel and the SMTP sessions wait for; and the indexer's thread takes the lowest priority.
         new Thread(Write) { IsBackground = true, Name = "beacon events journal" }.Start();
         new Thread(Index) { IsBackground = true, Name = "beacon events indexer" }.Start();
     }
