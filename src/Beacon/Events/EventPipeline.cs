@@ -22,22 +22,28 @@ public sealed class EventPipeline : IAsyncDisposable
     private readonly bool _ownsStore;
     private readonly ILogger<EventPipeline> _logger;
     private readonly CancellationTokenSource _abandon = new();
+    private readonly EventPipelineMetrics? _metrics;
+    private readonly Lock _gate = new();
     private readonly Task _writer;
     private int _disposed;
+    private int _inFlight;
+    private DateTimeOffset? _inFlightOldest;
 
-    public EventPipeline(IEventStore store, ILogger<EventPipeline> logger)
-        : this(store, ownsStore: false, logger)
+    public EventPipeline(IEventStore store, ILogger<EventPipeline> logger, EventPipelineMetrics? metrics = null, TimeProvider? time = null)
+        : this(store, ownsStore: false, logger, metrics, time)
     {
     }
 
     /// <summary>A pipeline into its own SQLite store in data_dir/events (for tests and tools).</summary>
     public EventPipeline(string dataDir, ILogger<EventPipeline> logger)
-        : this(SqliteEventStore.Open(dataDir), ownsStore: true, logger)
+        : this(SqliteEventStore.Open(dataDir), ownsStore: true, logger, null, null)
     {
     }
 
-    private EventPipeline(IEventStore store, bool ownsStore, ILogger<EventPipeline> logger)
+    private EventPipeline(IEventStore store, bool ownsStore, ILogger<EventPipeline> logger, EventPipelineMetrics? metrics, TimeProvider? time)
     {
+        _metrics = metrics;
+        metrics?.Observe(this, time ?? TimeProvider.System);
         _store = store;
         _ownsStore = ownsStore;
         _logger = logger;
@@ -45,6 +51,26 @@ public sealed class EventPipeline : IAsyncDisposable
     }
 
     public IEventStore Store => _store;
+
+    /// <summary>Events published and not yet committed: those in the channel and the batch being written.</summary>
+    public int Waiting => _channel.Reader.Count + Volatile.Read(ref _inFlight);
+
+    /// <summary>The timestamp of the oldest event not yet committed, if any.</summary>
+    public DateTimeOffset? OldestWaiting
+    {
+        get
+        {
+            lock (_gate)
+            {
+                if (_inFlightOldest is { } oldest)
+                {
+                    return oldest;
+                }
+            }
+
+            return _channel.Reader.TryPeek(out var next) ? next.Timestamp : null;
+        }
+    }
 
     /// <summary>Queues an event. Waits only when 100,000 events are already waiting for the store.</summary>
     public ValueTask PublishAsync(BeaconEvent item) => _channel.Writer.WriteAsync(item);
@@ -85,7 +111,20 @@ public sealed class EventPipeline : IAsyncDisposable
                 batch.Add(item);
             }
 
-            if (!await AppendAsync(batch).ConfigureAwait(false))
+            lock (_gate)
+            {
+                _inFlightOldest = batch[0].Timestamp;
+                Volatile.Write(ref _inFlight, batch.Count);
+            }
+
+            var appended = await AppendAsync(batch).ConfigureAwait(false);
+            lock (_gate)
+            {
+                _inFlightOldest = null;
+                Volatile.Write(ref _inFlight, 0);
+            }
+
+            if (!appended)
             {
                 var lost = batch.Count;
                 while (reader.TryRead(out _))
@@ -110,12 +149,21 @@ public sealed class EventPipeline : IAsyncDisposable
             try
             {
                 await _store.AppendAsync(batch, CancellationToken.None).ConfigureAwait(false);
+                if (_metrics is not null)
+                {
+                    foreach (var group in batch.GroupBy(e => e.Type))
+                    {
+                        _metrics.Written.Add(group.Count(), new KeyValuePair<string, object?>("type", group.Key.Name()));
+                    }
+                }
+
                 return true;
             }
             catch (Exception e)
             {
                 // Whatever the store throws (SqliteException, IOException, a driver's DbException): the process
                 // must stay up and keep the events, so every failure is logged and retried.
+                _metrics?.StoreErrors.Add(1);
                 _logger.LogError(e, "events: could not store {Count} events; retrying in {Pause} ms", batch.Count, pause.TotalMilliseconds);
             }
 

@@ -162,6 +162,9 @@ public sealed class SpoolStore
         return messages;
     }
 
+    /// <summary>Messages in the queue directory (one metadata file each); a directory listing, no file is read.</summary>
+    public int Count() => Directory.EnumerateFiles(QueueDir, "*.json").Count();
+
     /// <summary>Every queued message's metadata, oldest first (ids are time-ordered).</summary>
     public IEnumerable<SpooledMessage> List()
     {
