@@ -152,7 +152,7 @@ internal static class Verbs
         var relay = listener.RelayFrom.Any(cidr => System.Net.IPNetwork.Parse(cidr).Contains(address));
         if (json)
         {
-            static object Item<T>(Smtpapi.Sourced<T> value) => new { value = value.Value, from = value.Scope.ToString() };
+            static object Item<T>(Smtpapi.Sourced<T> value) => new { value = value.Value, from = value.Scope };
             Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
             {
                 ["listener"] = listener.Name,
