@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using Beacon.EndToEnd.Tests.Sink;
+using Beacon.EndToEnd.Tests.Webhooks;
 using Beacon.Smtp;
 using MimeKit;
 
@@ -84,6 +85,11 @@ public sealed class MetricsEndpointTests
         }
 
         Assert.Contains("High", scrape.Help["beacon_smtp_connections_open"], StringComparison.Ordinal);
+
+        // docs/metrics.md lists exactly the families a scrape has, with the same types.
+        var documented = Regex.Matches(await File.ReadAllTextAsync(Repository.PathOf("docs/metrics.md")), "^\\| `(beacon_[a-z_]+)` \\| (counter|gauge) \\|", RegexOptions.Multiline)
+            .ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value, StringComparer.Ordinal);
+        Assert.Equal(scrape.Types.OrderBy(t => t.Key, StringComparer.Ordinal), documented.OrderBy(t => t.Key, StringComparer.Ordinal));
         Assert.Equal(0, scrape.Value("beacon_events_waiting"));
         await held.DisposeAsync();
         await BeaconInstance.WaitUntilAsync(async () => (await Scrape.GetAsync(beacon.Api, Key)).Value("beacon_smtp_connections_open") == 0, "the held connection to close");
@@ -142,6 +148,41 @@ public sealed class MetricsEndpointTests
         Assert.Equal(0, scrape.Value("beacon_queue_messages")); // suspended: nothing enters the delivery queue
         Assert.Empty(scrape.Series("beacon_queue_retrying"));
         Assert.Equal(3, scrape.Value("beacon_smtp_recipients_accepted_total"));
+    }
+
+    [Fact]
+    public async Task Webhook_metrics_count_failed_and_sent_batches_and_the_lag_returns_to_zero()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync("fail"); // the first attempt fails, the retry succeeds
+        await using var beacon = await BeaconInstance.StartAsync(o =>
+        {
+            o.Delivery.Suspended = false;
+            o.Webhooks.Add(new Beacon.Webhooks.WebhookOptions
+            {
+                Name = "crm",
+                Target = receiver.Url,
+                Events = ["injection", "delivery"],
+                BatchInterval = 0.2,
+                Timeout = 5,
+                RetryBase = 0.2,
+                RetryMaxInterval = 1,
+            });
+        });
+        await SendAsync(beacon, "a@example.com", "b@example.com");
+
+        Scrape scrape = null!;
+        await BeaconInstance.WaitUntilAsync(async () =>
+        {
+            scrape = await Scrape.GetAsync(beacon.Api);
+            return scrape.Value("beacon_webhooks_events_sent_total", ("webhook", "crm")) == 4;
+        }, "4 events sent to the webhook", TimeSpan.FromSeconds(30));
+
+        Assert.Equal(1, scrape.Value("beacon_webhooks_batches_failed_total", ("webhook", "crm")));
+        Assert.Equal(receiver.Accepted.Count(), scrape.Value("beacon_webhooks_batches_sent_total", ("webhook", "crm")));
+        Assert.Equal(0, scrape.Value("beacon_webhooks_lag", ("webhook", "crm")));
+        Assert.Equal(0, scrape.Value("beacon_webhooks_consecutive_failures", ("webhook", "crm")));
+        Assert.Equal(1, scrape.Value("beacon_webhooks_sending", ("webhook", "crm")));
+        Assert.Equal(0, scrape.Value("beacon_webhooks_batches_dropped_total", ("webhook", "crm")) + scrape.Value("beacon_webhooks_events_dropped_total"));
     }
 
     internal static async Task SendAsync(BeaconInstance beacon, params string[] recipients)
