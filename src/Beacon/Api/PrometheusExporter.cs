@@ -21,6 +21,8 @@ public sealed class PrometheusExporter : IDisposable
 {
     public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string, string?, string?, string?, string?), string> LabelCache = new();
+
     private readonly HashSet<Meter> _meters;
     private readonly MeterListener _listener = new();
     private readonly Dictionary<Instrument, Series> _series = [];
@@ -33,12 +35,13 @@ public sealed class PrometheusExporter : IDisposable
         {
             if (_meters.Contains(instrument.Meter) && KindOf(instrument) is not null)
             {
+                var series = new Series(instrument);
                 lock (_series)
                 {
-                    _series[instrument] = new Series(instrument);
+                    _series[instrument] = series;
                 }
 
-                listener.EnableMeasurementEvents(instrument, null);
+                listener.EnableMeasurementEvents(instrument, series); // handed back with each measurement: no lookup
             }
         };
         _listener.MeasurementsCompleted = (instrument, _) =>
@@ -48,9 +51,9 @@ public sealed class PrometheusExporter : IDisposable
                 _series.Remove(instrument);
             }
         };
-        _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => Record(instrument, value, tags));
-        _listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => Record(instrument, value, tags));
-        _listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) => Record(instrument, value, tags));
+        _listener.SetMeasurementEventCallback<long>((_, value, tags, state) => Record(state, value, tags));
+        _listener.SetMeasurementEventCallback<int>((_, value, tags, state) => Record(state, value, tags));
+        _listener.SetMeasurementEventCallback<double>((_, value, tags, state) => Record(state, value, tags));
         _listener.Start();
     }
 
@@ -136,16 +139,8 @@ public sealed class PrometheusExporter : IDisposable
             : null;
     }
 
-    private void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
-    {
-        Series? series;
-        lock (_series)
-        {
-            _series.TryGetValue(instrument, out series);
-        }
-
-        series?.Record(value, Labels(tags));
-    }
+    private static void Record(object? state, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags) =>
+        ((Series)state!).Record(value, Labels(tags));
 
     /// <summary>{a="x",b="y"} with the keys in order, so one combination is one series whatever the tag order.</summary>
     private static string Labels(ReadOnlySpan<KeyValuePair<string, object?>> tags)
@@ -155,6 +150,45 @@ public sealed class PrometheusExporter : IDisposable
             return string.Empty;
         }
 
+        // Hot paths (every SMTP reply, every tracker request) record the same few combinations over and over: the
+        // text of up to three string tags is built once. Label values are bounded by design (docs/metrics.md);
+        // the cap only keeps a mistake from growing memory without end.
+        if (tags.Length <= 3 && AllStrings(tags))
+        {
+            var key = (tags[0].Key, (string)tags[0].Value!, tags.Length > 1 ? tags[1].Key : null, tags.Length > 1 ? (string)tags[1].Value! : null,
+                tags.Length > 2 ? tags[2].Key : null, tags.Length > 2 ? (string)tags[2].Value! : null);
+            if (LabelCache.TryGetValue(key, out var cached))
+            {
+                return cached;
+            }
+
+            var text = Build(tags);
+            if (LabelCache.Count < 10_000)
+            {
+                LabelCache.TryAdd(key, text);
+            }
+
+            return text;
+        }
+
+        return Build(tags);
+    }
+
+    private static bool AllStrings(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        foreach (var tag in tags)
+        {
+            if (tag.Value is not string)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static string Build(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
         var sorted = tags.ToArray();
         Array.Sort(sorted, (a, b) => string.CompareOrdinal(a.Key, b.Key));
         var text = new StringBuilder("{");
