@@ -161,6 +161,12 @@ public sealed class CliOutputTests
             (exit, stdout, _) = await Cli.RunAsync(null, ["webhooks", "replay", "crm", "--from", from, "--to", to, .. hook]);
             Assert.Equal(0, exit);
             Assert.Equal($"ok  replay crm: 4 of 4 events sent in 2 batches to {receiver.Url}", stdout.Trim());
+
+            // On a terminal: each batch's line replaces the previous one, and the summary's marker is green.
+            var (terminalExit, terminal, _) = await Cli.RunOnTerminalAsync(new Dictionary<string, string?>(), ["webhooks", "replay", "crm", "--from", from, "--to", to, .. hook]);
+            Assert.Equal(0, terminalExit);
+            Assert.Contains("\r\u001b[Kreplay crm: batch 2", terminal, StringComparison.Ordinal);
+            Assert.Contains("\u001b[32mok\u001b[0m  replay crm: 4 of 4 events sent", terminal, StringComparison.Ordinal);
         }
         finally
         {
