@@ -43,11 +43,11 @@ public sealed class EventPipeline : IAsyncDisposable
     private EventPipeline(IEventStore store, bool ownsStore, ILogger<EventPipeline> logger, EventPipelineMetrics? metrics, TimeProvider? time)
     {
         _metrics = metrics;
-        metrics?.Observe(this, time ?? TimeProvider.System);
         _store = store;
         _ownsStore = ownsStore;
         _logger = logger;
         _writer = Task.Run(WriteAsync);
+        metrics?.Observe(this, time ?? TimeProvider.System);
     }
 
     public IEventStore Store => _store;

@@ -41,7 +41,6 @@ public sealed class DeliveryQueue : IAsyncDisposable
     public DeliveryQueue(DeliveryOptions options, SpoolStore spool, DeliveryEvents events, Router router, TimeProvider time, ILogger<DeliveryQueue> logger, BounceNotices? notices = null, DeliveryMetrics? metrics = null)
     {
         _metrics = metrics;
-        metrics?.Observe(this, spool);
         _notices = notices;
         _options = options;
         _spool = spool;
@@ -50,6 +49,7 @@ public sealed class DeliveryQueue : IAsyncDisposable
         _retry = new RetrySchedule(options.Retry);
         _time = time;
         _logger = logger;
+        metrics?.Observe(this, spool);
     }
 
     /// <summary>Messages with unfinished recipients.</summary>

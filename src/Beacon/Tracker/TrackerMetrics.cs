@@ -2,7 +2,7 @@ using System.Diagnostics.Metrics;
 
 namespace Beacon.Tracker;
 
-/// <summary>The tracker's counters, on meter "Beacon.Tracker" (read with dotnet-counters or an OpenTelemetry exporter).</summary>
+/// <summary>The tracker's counters, on meter "Beacon.Tracker" (exported at GET /metrics, docs/metrics.md; dotnet-counters reads it too).</summary>
 public sealed class TrackerMetrics : IDisposable
 {
     public const string MeterName = "Beacon.Tracker";
