@@ -98,7 +98,7 @@ public sealed class CliOutputTests
             {
                 await beacon.WaitForPortAsync(port);
                 await SendAsync(port, "captured@example.com");
-                await BeaconInstance.WaitUntilAsync(async () => (await Cli.RunAsync(null, "queue", "captured", "--json", "--data", dataDir)).Out.Contains("captured@example.com", StringComparison.Ordinal), "the captured copy");
+                await BeaconInstance.WaitUntilAsync(async () => (await Cli.RunAsync(null, "queue", "captured", "--json", "--data", dataDir)).Out.Contains("captured@example.com", StringComparison.Ordinal), "the captured copy", TimeSpan.FromSeconds(30));
                 beacon.Terminate();
                 await beacon.WaitForExitAsync(TimeSpan.FromSeconds(30));
             }
@@ -161,6 +161,15 @@ public sealed class CliOutputTests
             (exit, stdout, _) = await Cli.RunAsync(null, ["webhooks", "replay", "crm", "--from", from, "--to", to, .. hook]);
             Assert.Equal(0, exit);
             Assert.Equal($"ok  replay crm: 4 of 4 events sent in 2 batches to {receiver.Url}", stdout.Trim());
+
+            // The next start reads the spooled message back and says so.
+            using (var beacon = BeaconProcess.Start([.. run, "--set", "delivery:suspended=true"]))
+            {
+                await beacon.WaitForPortAsync(port);
+                beacon.Terminate();
+                await beacon.WaitForExitAsync(TimeSpan.FromSeconds(30));
+                Assert.Matches("spool: recovered 1 of 1 messages in [0-9.]+ s, 0 quarantined", beacon.Output);
+            }
 
             // On a terminal: each batch's line replaces the previous one, and the summary's marker is green.
             var (terminalExit, terminal, _) = await Cli.RunOnTerminalAsync(new Dictionary<string, string?>(), ["webhooks", "replay", "crm", "--from", from, "--to", to, .. hook]);

@@ -55,7 +55,7 @@ public sealed class MetricsEndpointTests
             scrape = await Scrape.GetAsync(beacon.Api, Key);
             return scrape.Value("beacon_events_written_total", ("type", "click")) == 1 && scrape.Value("beacon_smtp_connections_open", ("listener", "default")) == 1
                 && scrape.Value("beacon_queue_messages") == 0 && scrape.Value("beacon_spool_messages") == 0;
-        }, "the click written, one connection open and the queue empty");
+        }, "the click written, one connection open and the queue empty", TimeSpan.FromSeconds(30));
 
         Assert.Equal(2, scrape.Value("beacon_smtp_messages_accepted_total", ("listener", "default")));
         Assert.Equal(3, scrape.Value("beacon_smtp_recipients_accepted_total", ("listener", "default")));
@@ -92,7 +92,7 @@ public sealed class MetricsEndpointTests
         Assert.Equal(scrape.Types.OrderBy(t => t.Key, StringComparer.Ordinal), documented.OrderBy(t => t.Key, StringComparer.Ordinal));
         Assert.Equal(0, scrape.Value("beacon_events_waiting"));
         await held.DisposeAsync();
-        await BeaconInstance.WaitUntilAsync(async () => (await Scrape.GetAsync(beacon.Api, Key)).Value("beacon_smtp_connections_open") == 0, "the held connection to close");
+        await BeaconInstance.WaitUntilAsync(async () => (await Scrape.GetAsync(beacon.Api, Key)).Value("beacon_smtp_connections_open") == 0, "the held connection to close", TimeSpan.FromSeconds(30));
     }
 
     [Fact]
@@ -123,7 +123,7 @@ public sealed class MetricsEndpointTests
         {
             scrape = await Scrape.GetAsync(beacon.Api);
             return scrape.Value("beacon_queue_retrying") == 2 && scrape.Value("beacon_queue_workers") == 0;
-        }, "two work items waiting for their retry and no connection");
+        }, "two work items waiting for their retry and no connection", TimeSpan.FromSeconds(30));
 
         var retrying = Assert.Single(scrape.Series("beacon_queue_retrying"));
         Assert.Equal($"smarthost 127.0.0.1:{sink.Endpoint.Port}", retrying.Labels["destination"]);
