@@ -26,7 +26,7 @@ internal static class EventsBenchmark
             store.Synchronous = synchronous;
             var now = DateTimeOffset.UtcNow;
             var start = now.AddHours(-20);
-            var pipeline = new EventPipeline(store, NullLogger<EventPipeline>.Instance);
+            var pipeline = new EventPipeline(store, EventPipeline.JournalDirectory(dataDir), NullLogger<EventPipeline>.Instance);
             var clock = Stopwatch.StartNew();
             const int Producers = 4;
             await Task.WhenAll(Enumerable.Range(0, Producers).Select(p => Task.Run(async () =>

@@ -120,7 +120,8 @@ public sealed class BeaconServer : IAsyncDisposable
         builder.Services.AddSingleton(sp => new WebhookService(store, options.Webhooks, sp.GetRequiredService<IHttpClientFactory>(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Beacon.Webhooks"), options.NodeName));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookService>());
-        builder.Services.AddSingleton(sp => new EventPipeline(sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<ILogger<EventPipeline>>(), sp.GetRequiredService<EventPipelineMetrics>(), sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(sp => new EventPipeline(sp.GetRequiredService<IEventStore>(), EventPipeline.JournalDirectory(dataDir), sp.GetRequiredService<ILogger<EventPipeline>>(),
+            sp.GetRequiredService<EventPipelineMetrics>(), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddHostedService(sp => new EventRetention(sp.GetRequiredService<IEventStore>(), options.Events.RetentionDays, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EventRetention>>()));
         builder.Services.AddSingleton(sp => new MessageIdGenerator(options.NodeName, sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton(options);

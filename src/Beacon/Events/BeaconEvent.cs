@@ -13,15 +13,19 @@ namespace Beacon.Events;
 /// </summary>
 public sealed class BeaconEvent
 {
-    private readonly JsonObject _fields = [];
+    // Field name → string or JsonNode, in the order set. A list, not a JsonObject: an event has about 20 fields, is
+    // built once on a hot path (every click, every recipient) and written once; a dictionary and a node per
+    // value cost more than the linear look-ups they save.
+    private readonly List<KeyValuePair<string, object>> _fields = new(24);
 
     public BeaconEvent(EventType type, string eventId, DateTimeOffset timestamp)
     {
         Type = type;
         Timestamp = timestamp;
-        _fields["type"] = type.Name();
-        _fields["event_id"] = eventId;
-        _fields["timestamp"] = (timestamp.ToUnixTimeMilliseconds() / 1000.0).ToString("0.000", CultureInfo.InvariantCulture);
+        Put("type", type.Name());
+        Put("event_id", eventId);
+        var milliseconds = timestamp.ToUnixTimeMilliseconds();
+        Put("timestamp", string.Create(CultureInfo.InvariantCulture, $"{Math.DivRem(milliseconds, 1000, out var fraction)}.{fraction:000}"));
     }
 
     // Events are UTF-8 JSON for machines: escape only what JSON requires, not HTML-sensitive characters.
@@ -31,13 +35,28 @@ public sealed class BeaconEvent
 
     public DateTimeOffset Timestamp { get; }
 
-    public string? this[string field] => _fields[field]?.ToString();
+    /// <summary>A field's value as text: a string as it is, any other JSON value as JSON.</summary>
+    public string? this[string field]
+    {
+        get
+        {
+            foreach (var (name, value) in _fields)
+            {
+                if (name == field)
+                {
+                    return value as string ?? (value is JsonValue node && node.TryGetValue<string>(out var text) ? text : ((JsonNode)value).ToJsonString(Output));
+                }
+            }
+
+            return null;
+        }
+    }
 
     public BeaconEvent Set(string field, string? value)
     {
         if (value is not null)
         {
-            _fields[field] = value;
+            Put(field, value);
         }
 
         return this;
@@ -49,26 +68,102 @@ public sealed class BeaconEvent
     {
         if (value is not null)
         {
-            _fields[field] = value;
+            Put(field, value);
         }
 
         return this;
     }
 
-    /// <summary>{"msys":{"message_event":{…}}}, written around the fields in place: no copy of the tree per event.</summary>
+    /// <summary>The flat form the stores take; timestamps keep millisecond precision, as the JSON.</summary>
+    public EventRecord ToRecord()
+    {
+        var keys = Keys();
+        return new(Type, DateTimeOffset.FromUnixTimeMilliseconds(Timestamp.ToUnixTimeMilliseconds()),
+            keys.MessageId, keys.TransmissionId, keys.CampaignId, keys.Recipient, keys.LinkName, keys.LinkUrl, keys.Classification, ToJson());
+    }
+
+    /// <summary>The fields the stores index, in one pass over the fields.</summary>
+    internal EventKeys Keys()
+    {
+        var keys = default(EventKeys);
+        foreach (var (name, value) in _fields)
+        {
+            if (value is not string text)
+            {
+                continue; // the indexed fields are all strings
+            }
+
+            keys = name switch
+            {
+                "message_id" => keys with { MessageId = text },
+                "transmission_id" => keys with { TransmissionId = text },
+                "campaign_id" => keys with { CampaignId = text },
+                "rcpt_to" => keys with { Recipient = text },
+                "target_link_name" => keys with { LinkName = text },
+                "target_link_url" => keys with { LinkUrl = text },
+                "classification" => keys with { Classification = text },
+                _ => keys,
+            };
+        }
+
+        return keys;
+    }
+
+    /// <summary>{"msys":{"message_event":{…}}}.</summary>
     public string ToJson()
     {
         var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = Output.Encoder }))
+        using (var writer = new Utf8JsonWriter(buffer, JsonOptions))
         {
-            writer.WriteStartObject();
-            writer.WriteStartObject("msys");
-            writer.WritePropertyName(Type.Category());
-            _fields.WriteTo(writer, Output);
-            writer.WriteEndObject();
-            writer.WriteEndObject();
+            WriteJson(writer);
         }
 
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
+
+    /// <summary>The options <see cref="WriteJson"/> expects of its writer.</summary>
+    internal static JsonWriterOptions JsonOptions => new() { Encoder = Output.Encoder };
+
+    /// <summary>Writes {"msys":{"message_event":{…}}} as UTF-8 (the journal writes it straight into its buffer).</summary>
+    internal void WriteJson(Utf8JsonWriter writer)
+    {
+        writer.WriteStartObject();
+        writer.WriteStartObject("msys");
+        writer.WriteStartObject(Type.Category());
+        foreach (var (name, value) in _fields)
+        {
+            if (value is string text)
+            {
+                writer.WriteString(name, text);
+            }
+            else
+            {
+                writer.WritePropertyName(name);
+                ((JsonNode)value).WriteTo(writer, Output);
+            }
+        }
+
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        writer.Flush();
+    }
+
+    /// <summary>Sets a field, in place if it is set already (a later value wins, as in a JSON object).</summary>
+    private void Put(string field, object value)
+    {
+        for (var i = 0; i < _fields.Count; i++)
+        {
+            if (_fields[i].Key == field)
+            {
+                _fields[i] = new(field, value);
+                return;
+            }
+        }
+
+        _fields.Add(new(field, value));
+    }
 }
+
+/// <summary>The fields of an event that the stores index (see <see cref="EventRecord"/>).</summary>
+internal readonly record struct EventKeys(string? MessageId, string? TransmissionId, string? CampaignId, string? Recipient, string? LinkName, string? LinkUrl, string? Classification);

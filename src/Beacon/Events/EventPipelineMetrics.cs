@@ -12,16 +12,16 @@ public sealed class EventPipelineMetrics : IDisposable
     public EventPipelineMetrics()
     {
         Written = Meter.CreateCounter<long>("beacon.events.written", "{event}",
-            "Events committed to the event store, per event type. The rate of everything that happens; compare with injections to see engagement.");
-        StoreErrors = Meter.CreateCounter<long>("beacon.events.store_errors", "{error}",
-            "Failed attempts to append a batch of events to the store (each is logged and retried). Any value above 0 means the store (disk, SQLite lock, PostgreSQL) had trouble; growing means events are piling up in memory.");
+            "Events committed to the event store (indexed from the journal), per event type. The rate of everything that happens; compare with injections to see engagement.");
+        Errors = Meter.CreateCounter<long>("beacon.events.errors", "{error}",
+            "Failed attempts to write a batch of events, per stage: journal (the fsynced file producers hand events to) or store (SQLite, PostgreSQL); each is logged and retried. Any value above 0 means disk, lock or database trouble; growing means events pile up in memory (journal) or in the journal (store).");
     }
 
     public Meter Meter { get; } = new(MeterName);
 
     internal Counter<long> Written { get; }
 
-    internal Counter<long> StoreErrors { get; }
+    internal Counter<long> Errors { get; }
 
     /// <summary>Adds the gauges that read the pipeline at each scrape (once).</summary>
     public void Observe(EventPipeline pipeline, TimeProvider time)
@@ -32,9 +32,19 @@ public sealed class EventPipelineMetrics : IDisposable
         }
 
         Meter.CreateObservableGauge("beacon.events.waiting", () => (long)pipeline.Waiting, "{event}",
-            "Events published and not yet committed to the store (the writer's lag; at most 100,000 wait, then producers wait and the tracker drops). High means the store is slow or failing.");
+            "Events published and not yet journaled (in memory; at 100,000 producers wait and the tracker drops). High means the journal's disk is slow or failing.");
         Meter.CreateObservableGauge("beacon.events.oldest_waiting_age", () => pipeline.OldestWaiting is { } oldest ? Math.Max(0, (time.GetUtcNow() - oldest).TotalSeconds) : 0, "s",
-            "Age of the oldest event not yet committed to the store (0 when none waits). High means events reach the APIs, the dashboard and webhooks late.");
+            "Age of the oldest event not yet journaled (0 when none waits). High means the journal writer is stuck behind its disk.");
+        Meter.CreateObservableGauge("beacon.events.store_backlog", () => pipeline.Backlog, "By",
+            "Bytes of events journaled and not yet in the store: the store's lag (the indexer runs at low priority, so it grows during a burst and falls after). High and growing means the store cannot keep up; the APIs, the dashboard and webhooks see events late.");
+    }
+
+    internal void Stored(List<EventRecord> batch)
+    {
+        foreach (var group in batch.GroupBy(e => e.Type))
+        {
+            Written.Add(group.Count(), new KeyValuePair<string, object?>("type", group.Key.Name()));
+        }
     }
 
     public void Dispose() => Meter.Dispose();

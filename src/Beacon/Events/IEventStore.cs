@@ -7,8 +7,12 @@ namespace Beacon.Events;
 /// </summary>
 public interface IEventStore : IAsyncDisposable
 {
-    /// <summary>Persists events in the given order; returns once they are committed.</summary>
-    Task AppendAsync(IReadOnlyList<BeaconEvent> events, CancellationToken cancellation);
+    /// <summary>
+    /// Persists events in the given order; returns once they are committed. <paramref name="cursor"/>, when given,
+    /// is set in the same transaction: the pipeline records how far into its journal the store has got, so that a
+    /// crash between the two can neither lose nor repeat an event.
+    /// </summary>
+    Task AppendAsync(IReadOnlyList<EventRecord> events, StoreCursor? cursor, CancellationToken cancellation);
 
     /// <summary>Events after <paramref name="afterSequence"/> in sequence order, at most <paramref name="limit"/>,
     /// optionally only of some types.</summary>
@@ -28,6 +32,16 @@ public interface IEventStore : IAsyncDisposable
     /// <summary>Takes or renews a named lease for <paramref name="owner"/> until now + <paramref name="duration"/>;
     /// false while another owner holds an unexpired one (one node sends a webhook's batches).</summary>
     Task<bool> TryLeaseAsync(string name, string owner, TimeSpan duration, CancellationToken cancellation);
+}
+
+/// <summary>A named cursor and the value to set it to (see <see cref="IEventStore.AppendAsync"/>).</summary>
+public sealed record StoreCursor(string Name, long Position);
+
+public static class EventStoreExtensions
+{
+    /// <summary>Appends events straight to the store, without the pipeline's journal (tools and tests).</summary>
+    public static Task AppendAsync(this IEventStore store, IReadOnlyList<BeaconEvent> events, CancellationToken cancellation) =>
+        store.AppendAsync([.. events.Select(e => e.ToRecord())], null, cancellation);
 }
 
 /// <summary>One stored event: its sequence, the fields queries filter on, and the Momentum JSON as produced.</summary>

@@ -57,9 +57,9 @@ public sealed partial class PostgresEventStore : IEventStore, IEventMetrics
         }
     }
 
-    public async Task AppendAsync(IReadOnlyList<BeaconEvent> events, CancellationToken cancellation)
+    public async Task AppendAsync(IReadOnlyList<EventRecord> events, StoreCursor? cursor, CancellationToken cancellation)
     {
-        if (events.Count == 0)
+        if (events.Count == 0 && cursor is null)
         {
             return;
         }
@@ -78,24 +78,29 @@ public sealed partial class PostgresEventStore : IEventStore, IEventMetrics
         {
             foreach (var item in events)
             {
-                var recipient = item["rcpt_to"];
-                var at = recipient?.LastIndexOf('@') ?? -1;
                 await importer.StartRowAsync(cancellation).ConfigureAwait(false);
                 await importer.WriteAsync(item.Type.Name(), NpgsqlDbType.Text, cancellation).ConfigureAwait(false);
                 await importer.WriteAsync(item.Timestamp.ToUniversalTime(), NpgsqlDbType.TimestampTz, cancellation).ConfigureAwait(false);
-                await WriteNullableAsync(importer, item["message_id"], cancellation).ConfigureAwait(false);
-                await WriteNullableAsync(importer, item["transmission_id"], cancellation).ConfigureAwait(false);
-                await WriteNullableAsync(importer, item["campaign_id"], cancellation).ConfigureAwait(false);
-                await WriteNullableAsync(importer, recipient, cancellation).ConfigureAwait(false);
-                // The metrics' columns, extracted as the SQLite store does: the recipient's domain in lower case.
-                await WriteNullableAsync(importer, at >= 0 ? recipient![(at + 1)..].ToLowerInvariant() : null, cancellation).ConfigureAwait(false);
-                await WriteNullableAsync(importer, item["target_link_name"], cancellation).ConfigureAwait(false);
-                await WriteNullableAsync(importer, item["target_link_url"], cancellation).ConfigureAwait(false);
-                await WriteNullableAsync(importer, item["classification"], cancellation).ConfigureAwait(false);
-                await importer.WriteAsync(item.ToJson(), NpgsqlDbType.Text, cancellation).ConfigureAwait(false);
+                await WriteNullableAsync(importer, item.MessageId, cancellation).ConfigureAwait(false);
+                await WriteNullableAsync(importer, item.TransmissionId, cancellation).ConfigureAwait(false);
+                await WriteNullableAsync(importer, item.CampaignId, cancellation).ConfigureAwait(false);
+                await WriteNullableAsync(importer, item.Recipient, cancellation).ConfigureAwait(false);
+                await WriteNullableAsync(importer, item.Domain, cancellation).ConfigureAwait(false);
+                await WriteNullableAsync(importer, item.LinkName, cancellation).ConfigureAwait(false);
+                await WriteNullableAsync(importer, item.LinkUrl, cancellation).ConfigureAwait(false);
+                await WriteNullableAsync(importer, item.Classification, cancellation).ConfigureAwait(false);
+                await importer.WriteAsync(item.Json, NpgsqlDbType.Text, cancellation).ConfigureAwait(false);
             }
 
             await importer.CompleteAsync(cancellation).ConfigureAwait(false);
+        }
+
+        if (cursor is not null)
+        {
+            await using var set = SetCursorCommand(cursor.Name, cursor.Position);
+            set.Connection = connection;
+            set.Transaction = transaction;
+            await set.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
         }
 
         await transaction.CommitAsync(cancellation).ConfigureAwait(false);
@@ -165,12 +170,20 @@ public sealed partial class PostgresEventStore : IEventStore, IEventMetrics
 
     public async Task SetCursorAsync(string name, long sequence, CancellationToken cancellation)
     {
-        await using var command = _dataSource.CreateCommand(
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellation).ConfigureAwait(false);
+        await using var command = SetCursorCommand(name, sequence);
+        command.Connection = connection;
+        await command.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
+    }
+
+    private static NpgsqlCommand SetCursorCommand(string name, long sequence)
+    {
+        var command = new NpgsqlCommand(
             "INSERT INTO beacon_cursors (name, sequence, updated_at) VALUES (@name, @sequence, now()) " +
             "ON CONFLICT (name) DO UPDATE SET sequence = EXCLUDED.sequence, updated_at = EXCLUDED.updated_at");
         command.Parameters.AddWithValue("name", name);
         command.Parameters.AddWithValue("sequence", sequence);
-        await command.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
+        return command;
     }
 
     /// <summary>

@@ -91,9 +91,9 @@ public sealed class SqliteEventStore : IEventStore, IEventMetrics
         return connection;
     }
 
-    public async Task AppendAsync(IReadOnlyList<BeaconEvent> events, CancellationToken cancellation)
+    public async Task AppendAsync(IReadOnlyList<EventRecord> events, StoreCursor? cursor, CancellationToken cancellation)
     {
-        if (events.Count == 0)
+        if (events.Count == 0 && cursor is null)
         {
             return;
         }
@@ -119,22 +119,28 @@ public sealed class SqliteEventStore : IEventStore, IEventMetrics
         json.Prepare();
         foreach (var item in events)
         {
-            var recipient = item["rcpt_to"];
-            var at = recipient?.LastIndexOf('@') ?? -1;
             parameters[0].Value = item.Type.Name();
             parameters[1].Value = item.Timestamp.ToUnixTimeMilliseconds();
-            parameters[2].Value = (object?)item["message_id"] ?? DBNull.Value;
-            parameters[3].Value = (object?)item["transmission_id"] ?? DBNull.Value;
-            parameters[4].Value = (object?)item["campaign_id"] ?? DBNull.Value;
-            parameters[5].Value = (object?)recipient ?? DBNull.Value;
-            parameters[6].Value = at >= 0 ? recipient![(at + 1)..].ToLowerInvariant() : DBNull.Value;
-            parameters[7].Value = (object?)item["target_link_name"] ?? DBNull.Value;
-            parameters[8].Value = (object?)item["target_link_url"] ?? DBNull.Value;
-            parameters[9].Value = (object?)item["classification"] ?? DBNull.Value;
-            // Microsoft.Data.Sqlite's async calls run synchronously anyway; the writer has its own task.
+            parameters[2].Value = (object?)item.MessageId ?? DBNull.Value;
+            parameters[3].Value = (object?)item.TransmissionId ?? DBNull.Value;
+            parameters[4].Value = (object?)item.CampaignId ?? DBNull.Value;
+            parameters[5].Value = (object?)item.Recipient ?? DBNull.Value;
+            parameters[6].Value = (object?)item.Domain ?? DBNull.Value;
+            parameters[7].Value = (object?)item.LinkName ?? DBNull.Value;
+            parameters[8].Value = (object?)item.LinkUrl ?? DBNull.Value;
+            parameters[9].Value = (object?)item.Classification ?? DBNull.Value;
+            // Microsoft.Data.Sqlite's async calls run synchronously anyway; the writer has its own thread.
             command.ExecuteNonQuery();
-            text.Value = item.ToJson();
+            text.Value = item.Json;
             json.ExecuteNonQuery();
+        }
+
+        if (cursor is not null)
+        {
+            await using var set = connection.CreateCommand();
+            set.Transaction = transaction;
+            SetCursor(set, cursor.Name, cursor.Position);
+            set.ExecuteNonQuery();
         }
 
         await transaction.CommitAsync(cancellation).ConfigureAwait(false);
@@ -218,10 +224,15 @@ public sealed class SqliteEventStore : IEventStore, IEventMetrics
     {
         await using var connection = Connect();
         await using var command = connection.CreateCommand();
+        SetCursor(command, name, sequence);
+        await command.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
+    }
+
+    private static void SetCursor(SqliteCommand command, string name, long sequence)
+    {
         command.CommandText = "INSERT INTO cursors (name, sequence) VALUES ($name, $sequence) ON CONFLICT (name) DO UPDATE SET sequence = excluded.sequence";
         command.Parameters.AddWithValue("$name", name);
         command.Parameters.AddWithValue("$sequence", sequence);
-        await command.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
     }
 
     public async Task<bool> TryLeaseAsync(string name, string owner, TimeSpan duration, CancellationToken cancellation)

@@ -69,7 +69,8 @@ public sealed class MetricsEndpointTests
         Assert.Equal(0, scrape.Value("beacon_tracker_events_dropped_total"));
         Assert.Equal(3, scrape.Value("beacon_events_written_total", ("type", "injection")));
         Assert.Equal(3, scrape.Value("beacon_events_written_total", ("type", "delivery")));
-        Assert.Equal(0, scrape.Value("beacon_events_store_errors_total"));
+        Assert.Equal(0, scrape.Value("beacon_events_errors_total"));
+        Assert.Equal(0, scrape.Value("beacon_events_store_backlog_bytes"));
         Assert.Empty(scrape.Series("beacon_queue_ready"));
 
         // Every family has a description and a type; counters end in _total; every sample belongs to a family.
@@ -79,7 +80,7 @@ public sealed class MetricsEndpointTests
             Assert.False(string.IsNullOrWhiteSpace(scrape.Help.GetValueOrDefault(t.Key)), $"{t.Key} has no # HELP");
             Assert.Equal(t.Key.EndsWith("_total", StringComparison.Ordinal) ? "counter" : "gauge", t.Value);
         });
-        foreach (var family in new[] { "beacon_events_waiting", "beacon_events_oldest_waiting_age_seconds", "beacon_queue_oldest_age_seconds", "beacon_tracker_rate_limited_total" })
+        foreach (var family in new[] { "beacon_events_waiting", "beacon_events_oldest_waiting_age_seconds", "beacon_events_store_backlog_bytes", "beacon_queue_oldest_age_seconds", "beacon_tracker_rate_limited_total" })
         {
             Assert.True(scrape.Types.ContainsKey(family), $"{family} missing:\n{scrape.Text}");
         }

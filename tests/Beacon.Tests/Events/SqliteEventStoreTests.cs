@@ -163,7 +163,7 @@ public sealed class SqliteEventStoreTests : IAsyncDisposable
     [Fact]
     public async Task The_pipeline_writes_what_producers_publish_into_the_store()
     {
-        var pipeline = new EventPipeline(_store, NullLogger<EventPipeline>.Instance);
+        var pipeline = new EventPipeline(_store, EventPipeline.JournalDirectory(_dataDir), NullLogger<EventPipeline>.Instance);
         for (var i = 0; i < 2500; i++)
         {
             await pipeline.PublishAsync(Event(EventType.Delivery, i % 60, message: $"m{i}"));

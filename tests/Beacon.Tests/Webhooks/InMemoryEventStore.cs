@@ -12,14 +12,19 @@ internal sealed class InMemoryEventStore(TimeProvider time) : IEventStore
 
     public int CursorWrites { get; private set; }
 
-    public Task AppendAsync(IReadOnlyList<BeaconEvent> events, CancellationToken cancellation)
+    public Task AppendAsync(IReadOnlyList<EventRecord> events, StoreCursor? cursor, CancellationToken cancellation)
     {
         lock (_lock)
         {
             foreach (var item in events)
             {
-                _events.Add(new StoredEvent(_events.Count + 1, item.Type, item.Timestamp, item["message_id"], item["transmission_id"],
-                    item["campaign_id"], item["rcpt_to"], item.ToJson()));
+                _events.Add(new StoredEvent(_events.Count + 1, item.Type, item.Timestamp, item.MessageId, item.TransmissionId,
+                    item.CampaignId, item.Recipient, item.Json));
+            }
+
+            if (cursor is not null)
+            {
+                _cursors[cursor.Name] = cursor.Position;
             }
         }
 
