@@ -39,11 +39,11 @@ public sealed class DeliveryMetrics : IDisposable
             return;
         }
 
-        Meter.CreateObservableGauge("beacon.queue.ready", () => queue.Snapshot().Select(d => Measure(d.Ready, d.Destination)), "{item}",
+        Meter.CreateObservableGauge("beacon.queue.ready", () => queue.CountByDestination().Select(d => Measure(d.Ready, d.Destination)), "{item}",
             "Work items (some recipients of one message) ready for delivery and not yet taken by a connection, per destination. High and growing means the destination's connections (max_connections) cannot keep up.");
-        Meter.CreateObservableGauge("beacon.queue.retrying", () => queue.Snapshot().Select(d => Measure(d.Retrying, d.Destination)), "{item}",
+        Meter.CreateObservableGauge("beacon.queue.retrying", () => queue.CountByDestination().Select(d => Measure(d.Retrying, d.Destination)), "{item}",
             "Work items waiting for their retry time after a temporary failure, per destination. High means that destination is deferring or unreachable.");
-        Meter.CreateObservableGauge("beacon.queue.workers", () => queue.Snapshot().Select(d => Measure(d.Workers, d.Destination)), "{connection}",
+        Meter.CreateObservableGauge("beacon.queue.workers", () => queue.CountByDestination().Select(d => Measure(d.Workers, d.Destination)), "{connection}",
             "Delivery connections (workers) running, per destination. Constantly at the destination's max_connections means it is the bottleneck.");
         Meter.CreateObservableGauge("beacon.queue.messages", () => (long)queue.Messages, "{message}",
             "Messages the delivery queue holds (with at least one unfinished recipient). High and growing means delivery is slower than injection or destinations defer.");
