@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging;
 namespace Beacon.Server;
 
 /// <summary>
-/// The API's own HTTP host (api.listen, default 127.0.0.1:8081): Message Events and Metrics APIs. A host of its
+/// The API's own HTTP host (api.listen, default 127.0.0.1:8081): Message Events and Metrics APIs, and GET /metrics for Prometheus. A host of its
 /// own for the reasons <see cref="TrackerHost"/> gives: its routes, keys and limits never answer on the tracker's
 /// port, nor the tracker's on this one. The event store is the main host's singleton, shared.
 /// </summary>
@@ -28,7 +28,7 @@ internal sealed class ApiHost : IAsyncDisposable
     /// <summary>The address actually bound (the configured port may be 0).</summary>
     public IPEndPoint BoundEndpoint { get; }
 
-    public static async Task<ApiHost> StartAsync(ApiOptions options, IEventStore store, Func<object> webhooks, TimeProvider time, ILoggerFactory loggerFactory)
+    public static async Task<ApiHost> StartAsync(ApiOptions options, IEventStore store, Func<object> webhooks, TimeProvider time, ILoggerFactory loggerFactory, PrometheusExporter exporter)
     {
         var endpoint = ConfigLoader.TryParseEndpoint(options.Listen, out var parsed) ? parsed! : throw new ArgumentException(options.Listen);
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "beacon-api" });
@@ -51,6 +51,7 @@ internal sealed class ApiHost : IAsyncDisposable
         var app = builder.Build();
         app.UseRouting();
         ApiRoutes.Map(app, new ApiKeys(options.Keys), store, store as IEventMetrics, webhooks, time, loggerFactory.CreateLogger("Beacon.Api"));
+        PrometheusEndpoint.Map(app, exporter);
         await app.StartAsync().ConfigureAwait(false);
         return new ApiHost(app, binding!.IPEndPoint!);
     }

@@ -1,4 +1,5 @@
 using System.Net;
+using Beacon.Api;
 using Beacon.Config;
 using Beacon.Delivery;
 using Beacon.Events;
@@ -119,7 +120,8 @@ public sealed class BeaconServer : IAsyncDisposable
         builder.Services.AddSingleton(sp => new WebhookService(store, options.Webhooks, sp.GetRequiredService<IHttpClientFactory>(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Beacon.Webhooks"), options.NodeName));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookService>());
-        builder.Services.AddSingleton(sp => new EventPipeline(sp.GetRequiredService<IEventStore>(), EventPipeline.JournalDirectory(dataDir), sp.GetRequiredService<ILogger<EventPipeline>>()));
+        builder.Services.AddSingleton(sp => new EventPipeline(sp.GetRequiredService<IEventStore>(), EventPipeline.JournalDirectory(dataDir), sp.GetRequiredService<ILogger<EventPipeline>>(),
+            sp.GetRequiredService<EventPipelineMetrics>(), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddHostedService(sp => new EventRetention(sp.GetRequiredService<IEventStore>(), options.Events.RetentionDays, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EventRetention>>()));
         builder.Services.AddSingleton(sp => new MessageIdGenerator(options.NodeName, sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton(options);
@@ -154,6 +156,7 @@ public sealed class BeaconServer : IAsyncDisposable
         builder.Services.AddSingleton(_ => new ClientAddress([.. tracker.TrustedProxies.Select(c => IPNetwork.Parse(c))]));
         builder.Services.AddSingleton<TrackerHandler>();
 
+        AddMetrics(builder.Services);
         var listeners = options.Smtp.Listeners.Select(l => new Listener(l, dataDir)).ToList();
         var bindings = new List<(Listener Listener, ListenOptions Options)>();
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
@@ -183,6 +186,7 @@ public sealed class BeaconServer : IAsyncDisposable
         }
 
         var app = builder.Build();
+        app.Services.GetRequiredService<PrometheusExporter>(); // listening before anything is counted
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Beacon");
         var spool = app.Services.GetRequiredService<SpoolStore>();
         var waiting = spool.Recover();
@@ -252,7 +256,9 @@ public sealed class BeaconServer : IAsyncDisposable
         try
         {
             var webhooks = app.Services.GetRequiredService<WebhookService>();
-            apiHost = await ApiHost.StartAsync(options.Api, events.Store, () => webhooks.Status, app.Services.GetRequiredService<TimeProvider>(), app.Services.GetRequiredService<ILoggerFactory>()).ConfigureAwait(false);
+            app.Services.GetRequiredService<WebhookMetrics>().Observe(webhooks);
+            apiHost = await ApiHost.StartAsync(options.Api, events.Store, () => webhooks.Status, app.Services.GetRequiredService<TimeProvider>(), app.Services.GetRequiredService<ILoggerFactory>(),
+                app.Services.GetRequiredService<PrometheusExporter>()).ConfigureAwait(false);
         }
         catch
         {
@@ -297,6 +303,18 @@ public sealed class BeaconServer : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+
+    /// <summary>The meters of each stage (docs/metrics.md) and the exporter that serves them at GET /metrics.</summary>
+    private static void AddMetrics(IServiceCollection services)
+    {
+        services.AddSingleton<SmtpMetrics>();
+        services.AddSingleton<DeliveryMetrics>();
+        services.AddSingleton<EventPipelineMetrics>();
+        services.AddSingleton<WebhookMetrics>();
+        services.AddSingleton(sp => new PrometheusExporter([
+            sp.GetRequiredService<SmtpMetrics>().Meter, sp.GetRequiredService<DeliveryMetrics>().Meter, sp.GetRequiredService<TrackerMetrics>().Meter,
+            sp.GetRequiredService<EventPipelineMetrics>().Meter, sp.GetRequiredService<WebhookMetrics>().Meter]));
+    }
 
     /// <summary>Two processes on one spool would each recover the other's messages: refuse to start instead.</summary>
     private static FileStream LockDataDir(string dataDir)

@@ -16,15 +16,15 @@ run.SetAction((parse, _) => Verbs.RunAsync(Verbs.Overrides(parse, configOption, 
 
 var listenerOption = new Option<string?>("--listener") { Description = "With --peer: show the smtpapi settings this listener applies to that client" };
 var peerOption = new Option<string?>("--peer") { Description = "Client IP address for --listener" };
-var check = new Command("check", "Validate a configuration without starting; prints the effective listeners") { configOption, dataOption, setOption, listenerOption, peerOption };
-check.SetAction(parse => Verbs.CheckConfig(Verbs.Overrides(parse, configOption, dataOption, setOption), parse.GetValue(listenerOption), parse.GetValue(peerOption)));
+var check = new Command("check", "Validate a configuration without starting; prints the effective listeners") { configOption, dataOption, setOption, listenerOption, peerOption, jsonOption };
+check.SetAction(parse => Verbs.CheckConfig(Verbs.Overrides(parse, configOption, dataOption, setOption), parse.GetValue(listenerOption), parse.GetValue(peerOption), parse.GetValue(jsonOption)));
 var config = new Command("config", "Configuration tools") { check };
 
 var idArgument = new Argument<string>("id") { Description = "Message id (20 hex characters)" };
 var list = new Command("list", "List queued messages, oldest first") { configOption, dataOption, setOption, jsonOption };
 list.SetAction(parse => Verbs.QueueList(Verbs.Overrides(parse, configOption, dataOption, setOption), parse.GetValue(jsonOption)));
-var show = new Command("show", "Show one queued message: its metadata and headers") { idArgument, configOption, dataOption, setOption };
-show.SetAction(parse => Verbs.QueueShow(Verbs.Overrides(parse, configOption, dataOption, setOption), parse.GetValue(idArgument)!));
+var show = new Command("show", "Show one queued message: its metadata and headers") { idArgument, configOption, dataOption, setOption, jsonOption };
+show.SetAction(parse => Verbs.QueueShow(Verbs.Overrides(parse, configOption, dataOption, setOption), parse.GetValue(idArgument)!, parse.GetValue(jsonOption)));
 var retry = new Command("retry", "Try a queued message's waiting recipients now") { idArgument, configOption, dataOption, setOption };
 retry.SetAction((parse, _) => Verbs.QueueCommandAsync(Verbs.Overrides(parse, configOption, dataOption, setOption), "retry", parse.GetValue(idArgument)!));
 var bounce = new Command("bounce", "Bounce a queued message's unfinished recipients (bounce class 25)") { idArgument, configOption, dataOption, setOption };
@@ -75,10 +75,10 @@ var fromOption = new Option<string>("--from") { Description = "Start of the rang
 var toOption = new Option<string>("--to") { Description = "End of the range, inclusive, ISO 8601", Required = true };
 var replay = new Command("replay", "Send a webhook's events of a time range again (new batch ids; the live cursor doesn't move)")
 {
-    webhookNameArgument, fromOption, toOption, configOption, dataOption, setOption,
+    webhookNameArgument, fromOption, toOption, configOption, dataOption, setOption, jsonOption,
 };
 replay.SetAction((parse, cancellation) => WebhookVerbs.ReplayAsync(Verbs.Overrides(parse, configOption, dataOption, setOption),
-    parse.GetValue(webhookNameArgument)!, parse.GetValue(fromOption)!, parse.GetValue(toOption)!, cancellation));
+    parse.GetValue(webhookNameArgument)!, parse.GetValue(fromOption)!, parse.GetValue(toOption)!, parse.GetValue(jsonOption), cancellation));
 var webhooks = new Command("webhooks", "Webhook tools") { replay };
 
 var typeOption = new Option<string[]>("--type") { Description = "Only events of these types, e.g. --type click,open (repeatable)", AllowMultipleArgumentsPerToken = false };

@@ -60,39 +60,86 @@ internal static class Verbs
         return 0;
     }
 
-    public static int CheckConfig(Source source, string? listenerName, string? peer)
+    public static int CheckConfig(Source source, string? listenerName, string? peer, bool json)
     {
-        if (!TryLoad(source, out var options))
+        BeaconOptions options;
+        try
         {
+            options = ConfigLoader.LoadOrThrow(source.File, source.Overrides);
+        }
+        catch (ConfigException e)
+        {
+            if (json)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new { ok = false, file = source.File, errors = e.Errors }));
+            }
+            else
+            {
+                Console.Error.WriteLine($"beacon: {ConsoleStyle.Error.Bad("invalid configuration")}:");
+                foreach (var error in e.Errors)
+                {
+                    Console.Error.WriteLine($"  {(ConsoleStyle.Error.Enabled ? ConsoleStyle.Error.Bad("✗ ") : string.Empty)}{error}");
+                }
+            }
+
             return 1;
         }
 
         if (listenerName is not null || peer is not null)
         {
-            return ShowEffective(options, listenerName, peer);
-        }
-
-        Console.WriteLine($"configuration OK{(source.File is null ? " (embedded defaults)" : $": {source.File}")}");
-        Console.WriteLine($"node_name  {options.NodeName}");
-        Console.WriteLine($"data_dir   {Path.GetFullPath(options.DataDir)}");
-        foreach (var listener in options.Smtp.Listeners)
-        {
-            var users = listener.Auth.Users.Count;
-            Console.WriteLine($"listener   {listener.Name} on {listener.Listen}: hostname {listener.Hostname}, tls {listener.Tls}, " +
-                $"{users} user{(users == 1 ? string.Empty : "s")}{(listener.Auth.AllowInsecureAuth ? " (insecure auth allowed)" : string.Empty)}, " +
-                $"relay from {(listener.RelayFrom.Count == 0 ? "nobody (AUTH required)" : string.Join(", ", listener.RelayFrom))}, max message {listener.Limits.MaxMessageSize} octets");
+            return ShowEffective(options, listenerName, peer, json);
         }
 
         var tracker = options.EngagementTracker;
-        Console.WriteLine($"tracker    on {tracker.Listen}: tls {tracker.Tls}, trusted proxies {(tracker.TrustedProxies.Count == 0 ? "none" : string.Join(", ", tracker.TrustedProxies))}, " +
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                ok = true,
+                file = source.File,
+                node_name = options.NodeName,
+                data_dir = Path.GetFullPath(options.DataDir),
+                listeners = options.Smtp.Listeners.Select(l => new
+                {
+                    name = l.Name,
+                    listen = l.Listen,
+                    hostname = l.Hostname,
+                    tls = l.Tls,
+                    users = l.Auth.Users.Count,
+                    allow_insecure_auth = l.Auth.AllowInsecureAuth,
+                    relay_from = l.RelayFrom,
+                    max_message_size = l.Limits.MaxMessageSize,
+                }),
+                tracker = new { listen = tracker.Listen, tls = tracker.Tls, trusted_proxies = tracker.TrustedProxies, rate_limit_per_minute = tracker.RateLimitPerMinute },
+                events = new { store = options.Events.Store, path = Events.SqliteEventStore.DefaultPath(options.DataDir), retention_days = options.Events.RetentionDays },
+                delivery = new { mode = options.Delivery.Mode, smarthost = options.Delivery.Smarthost, suspended = options.Delivery.Suspended },
+                api = new { listen = options.Api.Listen, keys = options.Api.Keys.Count, metrics_path = Api.PrometheusEndpoint.Path },
+                webhooks = options.Webhooks.Select(w => w.EffectiveName),
+            }));
+            return 0;
+        }
+
+        var style = ConsoleStyle.Out;
+        Console.WriteLine($"{(style.Enabled ? style.Ok("✓ configuration OK") : "configuration OK")}{(source.File is null ? " (embedded defaults)" : $": {source.File}")}");
+        Console.WriteLine($"{style.Bold("node_name")}  {options.NodeName}");
+        Console.WriteLine($"{style.Bold("data_dir")}   {Path.GetFullPath(options.DataDir)}");
+        foreach (var listener in options.Smtp.Listeners)
+        {
+            var users = listener.Auth.Users.Count;
+            Console.WriteLine($"{style.Bold("listener")}   {listener.Name} on {listener.Listen}: hostname {listener.Hostname}, tls {listener.Tls}, " +
+                $"{users} user{(users == 1 ? string.Empty : "s")}{(listener.Auth.AllowInsecureAuth ? style.Warn(" (insecure auth allowed)") : string.Empty)}, " +
+                $"relay from {(listener.RelayFrom.Count == 0 ? "nobody (AUTH required)" : string.Join(", ", listener.RelayFrom))}, max message {listener.Limits.MaxMessageSize} octets");
+        }
+
+        Console.WriteLine($"{style.Bold("tracker")}    on {tracker.Listen}: tls {tracker.Tls}, trusted proxies {(tracker.TrustedProxies.Count == 0 ? "none" : string.Join(", ", tracker.TrustedProxies))}, " +
             $"rate limit {(tracker.RateLimitPerMinute == 0 ? "off" : $"{tracker.RateLimitPerMinute}/min per address")}");
-        Console.WriteLine($"events     {options.Events.Store} in {Events.SqliteEventStore.DefaultPath(options.DataDir)}{(options.Events.ConnectionString.Length == 0 ? string.Empty : " (connection_string overrides)")}, kept {options.Events.RetentionDays} days");
-        Console.WriteLine($"api        on {options.Api.Listen}: {(options.Api.Keys.Count == 0 ? "no keys (loopback only)" : $"{options.Api.Keys.Count} key{(options.Api.Keys.Count == 1 ? string.Empty : "s")}")}");
+        Console.WriteLine($"{style.Bold("events")}     {options.Events.Store} in {Events.SqliteEventStore.DefaultPath(options.DataDir)}{(options.Events.ConnectionString.Length == 0 ? string.Empty : " (connection_string overrides)")}, kept {options.Events.RetentionDays} days");
+        Console.WriteLine($"{style.Bold("api")}        on {options.Api.Listen}: {(options.Api.Keys.Count == 0 ? "no keys (loopback only)" : $"{options.Api.Keys.Count} key{(options.Api.Keys.Count == 1 ? string.Empty : "s")}")}, Prometheus metrics at {Api.PrometheusEndpoint.Path}");
         return 0;
     }
 
     /// <summary>What one client of one listener gets, and which scope each value comes from.</summary>
-    private static int ShowEffective(BeaconOptions options, string? listenerName, string? peer)
+    private static int ShowEffective(BeaconOptions options, string? listenerName, string? peer, bool json)
     {
         var listener = options.Smtp.Listeners.FirstOrDefault(l => string.Equals(l.Name, listenerName ?? options.Smtp.Listeners[0].Name, StringComparison.OrdinalIgnoreCase));
         if (listener is null || !System.Net.IPAddress.TryParse(peer ?? "127.0.0.1", out var address))
@@ -103,6 +150,27 @@ internal static class Verbs
 
         var effective = new Smtpapi.ScopedSmtpapi(options).Resolve(listener, address);
         var relay = listener.RelayFrom.Any(cidr => System.Net.IPNetwork.Parse(cidr).Contains(address));
+        if (json)
+        {
+            static object Item<T>(Smtpapi.Sourced<T> value) => new { value = value.Value, from = value.Scope };
+            Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
+            {
+                ["listener"] = listener.Name,
+                ["peer"] = address.ToString(),
+                ["may_relay"] = relay,
+                ["open_tracking_enabled"] = Item(effective.OpenTracking),
+                ["click_tracking_enabled"] = Item(effective.ClickTracking),
+                ["open_tracking_scheme"] = Item(effective.OpenTrackingScheme),
+                ["click_tracking_scheme"] = Item(effective.ClickTrackingScheme),
+                ["tracking_domain"] = Item(effective.TrackingDomain),
+                ["tracking_link_expiry"] = Item(effective.TrackingLinkExpiry),
+                ["click_tracking_include_metadata"] = Item(effective.ClickTrackingIncludeMetadata),
+                ["max_metadata_len"] = Item(effective.MaxMetadataLen),
+                ["default_customer_id"] = Item(effective.DefaultCustomerId),
+            }));
+            return 0;
+        }
+
         Console.WriteLine($"listener {listener.Name}, peer {address}: {(relay ? "may relay without AUTH" : "must authenticate to relay")}");
         Console.WriteLine($"{"option",-32}  {"value",-24}  from");
         Row("open_tracking_enabled", effective.OpenTracking);
@@ -142,15 +210,19 @@ internal static class Verbs
             return 0;
         }
 
-        Console.WriteLine($"{"ID",-20}  {"RECEIVED (UTC)",-19}  {"SIZE",9}  {"WAITING",7}  {"NEXT ATTEMPT (UTC)",-19}  FROM");
+        // Colour marks the state: green ready now, yellow deferred (a failed attempt, waiting for its retry).
+        var style = ConsoleStyle.Out;
+        Console.WriteLine(style.Bold($"{"ID",-20}  {"RECEIVED (UTC)",-19}  {"SIZE",9}  {"WAITING",7}  {"NEXT ATTEMPT (UTC)",-19}  FROM"));
         foreach (var m in messages)
         {
             var waiting = m.Recipients.Where(r => r.State == RecipientState.Queued).ToList();
             var next = waiting.Count == 0 ? "-" : waiting.Min(r => r.NextAttemptAt) is { } at ? $"{at.UtcDateTime:yyyy-MM-dd HH:mm:ss}" : "now";
-            Console.WriteLine($"{m.MessageId,-20}  {m.ReceivedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {m.Size,9}  {$"{waiting.Count}/{m.Recipients.Count}",7}  {next,-19}  <{m.MailFrom}>");
+            var deferred = waiting.Any(r => r.LastError is not null);
+            var column = $"{next,-19}";
+            Console.WriteLine($"{m.MessageId,-20}  {m.ReceivedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {m.Size,9}  {$"{waiting.Count}/{m.Recipients.Count}",7}  {(next == "now" ? style.Ok(column) : deferred ? style.Warn(column) : column)}  <{m.MailFrom}>");
             foreach (var r in waiting.Where(r => r.LastError is not null))
             {
-                Console.WriteLine($"    {r.Address}: {r.LastError}");
+                Console.WriteLine($"    {r.Address}: {style.Warn(r.LastError!)}");
             }
         }
 
@@ -182,7 +254,7 @@ internal static class Verbs
         return 0;
     }
 
-    public static int QueueShow(Source source, string id)
+    public static int QueueShow(Source source, string id, bool json)
     {
         if (!TryOpenSpool(source, out var spool))
         {
@@ -195,10 +267,43 @@ internal static class Verbs
             return 1;
         }
 
+        var headers = new List<string>();
+        using (var body = new StreamReader(spool.OpenBody(id), Encoding.UTF8))
+        {
+            while (body.ReadLine() is { Length: > 0 } line)
+            {
+                headers.Add(line);
+            }
+        }
+
+        if (json)
+        {
+            // {"message": the spooled metadata as `queue list --json` prints it, "headers": [{"name", "value"}]}.
+            var fields = new List<Dictionary<string, string>>();
+            foreach (var line in headers)
+            {
+                if (line[0] is ' ' or '\t' && fields.Count > 0)
+                {
+                    fields[^1]["value"] += "\r\n" + line;
+                }
+                else if (line.IndexOf(':') is > 0 and var colon)
+                {
+                    fields.Add(new() { ["name"] = line[..colon], ["value"] = line[(colon + 1)..].TrimStart() });
+                }
+            }
+
+            var document = new System.Text.Json.Nodes.JsonObject
+            {
+                ["message"] = JsonSerializer.SerializeToNode(message, SpooledMessage.Json),
+                ["headers"] = JsonSerializer.SerializeToNode(fields),
+            };
+            Console.WriteLine(document.ToJsonString());
+            return 0;
+        }
+
         Console.WriteLine(JsonSerializer.Serialize(message, new JsonSerializerOptions(SpooledMessage.Json) { WriteIndented = true }));
         Console.WriteLine();
-        using var body = new StreamReader(spool.OpenBody(id), Encoding.UTF8);
-        while (body.ReadLine() is { Length: > 0 } line)
+        foreach (var line in headers)
         {
             Console.WriteLine(line);
         }
@@ -302,7 +407,7 @@ internal static class Verbs
         }
         catch (ConfigException e)
         {
-            Console.Error.WriteLine($"beacon: {e.Message}");
+            Console.Error.WriteLine($"beacon: {ConsoleStyle.Error.Bad(e.Message)}");
             options = null!;
             return false;
         }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using Beacon.Config;
 using Beacon.Events;
 using Beacon.Webhooks;
@@ -8,7 +9,12 @@ namespace Beacon.Server;
 /// <summary>`beacon webhooks …` verbs.</summary>
 internal static class WebhookVerbs
 {
-    public static async Task<int> ReplayAsync(Verbs.Source source, string name, string from, string to, CancellationToken cancellation)
+    /// <summary>
+    /// Progress (one line per batch, rewritten in place on a terminal) goes to standard error; the summary to
+    /// standard output: a line, or with --json one object (docs/cli.md): webhook, target, from, to,
+    /// events_matched, events_sent, batches, ok, error.
+    /// </summary>
+    public static async Task<int> ReplayAsync(Verbs.Source source, string name, string from, string to, bool json, CancellationToken cancellation)
     {
         if (!Verbs.TryLoad(source, out var options))
         {
@@ -30,16 +36,48 @@ internal static class WebhookVerbs
 
         await using var store = await EventStores.OpenAsync(options, TimeProvider.System, cancellation).ConfigureAwait(false);
         using var client = new HttpClient();
+        using var progress = ProgressWriter.StandardError();
+        var replay = new WebhookReplay(store, hook, client, TimeProvider.System, progress);
+        string? error = null;
         try
         {
-            await new WebhookReplay(store, hook, client, TimeProvider.System, Console.Out).RunAsync(start, end, cancellation).ConfigureAwait(false);
-            return 0;
+            await replay.RunAsync(start, end, cancellation).ConfigureAwait(false);
         }
         catch (WebhookReplayException e)
         {
-            await Console.Error.WriteLineAsync($"beacon: replay {name}: {e.Message}").ConfigureAwait(false);
+            error = e.Message;
+        }
+
+        progress.Finish();
+        var style = ConsoleStyle.Out;
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                webhook = name,
+                target = hook.Target,
+                from = start,
+                to = end,
+                events_matched = replay.Matched,
+                events_sent = replay.Sent,
+                batches = replay.Batches,
+                ok = error is null,
+                error,
+            }));
+        }
+        else
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{(error is null ? style.Ok("ok") : style.Bad("failed"))}  replay {name}: {replay.Sent} of {replay.Matched} events sent in {replay.Batches} batches to {hook.Target}"));
+        }
+
+        if (error is not null)
+        {
+            await Console.Error.WriteLineAsync(ConsoleStyle.Error.Bad($"beacon: replay {name}: {error}")).ConfigureAwait(false);
             return 1;
         }
+
+        return 0;
     }
 
     private static bool TryParseTime(string text, out DateTimeOffset value) =>

@@ -33,6 +33,7 @@ public sealed class EventPipeline : IAsyncDisposable
     private readonly bool _ownsStore;
     private readonly EventJournal _journal;
     private readonly ILogger<EventPipeline> _logger;
+    private readonly EventPipelineMetrics? _metrics;
     private readonly CancellationTokenSource _abandon = new();
     private readonly SemaphoreSlim _journaled = new(0);
     private readonly TaskCompletionSource _indexed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -42,8 +43,8 @@ public sealed class EventPipeline : IAsyncDisposable
     private volatile bool _writerDone;
 
     /// <summary>A pipeline into <paramref name="store"/> through a journal in <paramref name="journalDirectory"/>.</summary>
-    public EventPipeline(IEventStore store, string journalDirectory, ILogger<EventPipeline> logger)
-        : this(store, ownsStore: false, journalDirectory, logger)
+    public EventPipeline(IEventStore store, string journalDirectory, ILogger<EventPipeline> logger, EventPipelineMetrics? metrics = null, TimeProvider? time = null)
+        : this(store, ownsStore: false, journalDirectory, logger, metrics: metrics, time: time)
     {
     }
 
@@ -59,8 +60,10 @@ public sealed class EventPipeline : IAsyncDisposable
     {
     }
 
-    private EventPipeline(IEventStore store, bool ownsStore, string journalDirectory, ILogger<EventPipeline> logger, long segmentLimit = 64L * 1024 * 1024)
+    private EventPipeline(IEventStore store, bool ownsStore, string journalDirectory, ILogger<EventPipeline> logger, long segmentLimit = 64L * 1024 * 1024,
+        EventPipelineMetrics? metrics = null, TimeProvider? time = null)
     {
+        _metrics = metrics;
         _store = store;
         _ownsStore = ownsStore;
         _logger = logger;
@@ -69,6 +72,7 @@ public sealed class EventPipeline : IAsyncDisposable
         // Kestrel and the SMTP sessions wait for; and the indexer's thread takes the lowest priority.
         new Thread(Write) { IsBackground = true, Name = "beacon events journal" }.Start();
         new Thread(Index) { IsBackground = true, Name = "beacon events indexer" }.Start();
+        metrics?.Observe(this, time ?? TimeProvider.System);
     }
 
     /// <summary>How long shutdown waits for the store to take the journal (30 s; tests use less).</summary>
@@ -81,6 +85,9 @@ public sealed class EventPipeline : IAsyncDisposable
 
     /// <summary>Events published and not yet journaled.</summary>
     public int Waiting => _channel.Reader.Count;
+
+    /// <summary>The timestamp of the oldest event not yet journaled, if any.</summary>
+    public DateTimeOffset? OldestWaiting => _channel.Reader.TryPeek(out var next) ? next.Timestamp : null;
 
     /// <summary>Bytes journaled and not yet stored: the store's lag behind the journal (0 when caught up).</summary>
     public long Backlog
@@ -202,6 +209,8 @@ public sealed class EventPipeline : IAsyncDisposable
                     return;
                 }
 
+                _metrics?.Stored(batch);
+
                 position = next;
                 Interlocked.Exchange(ref _storedPosition, position);
                 batch.Clear();
@@ -233,6 +242,7 @@ public sealed class EventPipeline : IAsyncDisposable
             {
                 // Whatever the journal or the store throws (IOException, SqliteException, a driver's DbException):
                 // the process must stay up and keep the events, so every failure is logged and retried.
+                _metrics?.Errors.Add(1, new KeyValuePair<string, object?>("stage", what));
                 _logger.LogError(e, "events: the {What} failed with {Count} events; retrying in {Pause} ms", what, count, pause.TotalMilliseconds);
             }
 

@@ -31,9 +31,11 @@ internal sealed class SmtpConnection
     private SslStream? _tls;
     private IncomingMessage? _incoming;
     private readonly CancellationTokenSource _readCancel;
+    private readonly SmtpMetrics _metrics;
 
-    public SmtpConnection(IDuplexPipe transport, System.Net.IPAddress remote, Listener listener, MessageAcceptor acceptor, ISmtpSessionHooks hooks, TimeProvider time, CancellationToken shutdown, ILogger logger)
+    public SmtpConnection(IDuplexPipe transport, System.Net.IPAddress remote, Listener listener, MessageAcceptor acceptor, ISmtpSessionHooks hooks, TimeProvider time, CancellationToken shutdown, ILogger logger, SmtpMetrics metrics)
     {
+        _metrics = metrics;
         _transport = transport;
         _input = transport.Input;
         _output = transport.Output;
@@ -50,6 +52,19 @@ internal sealed class SmtpConnection
     }
 
     public async Task RunAsync()
+    {
+        _metrics.Opened(_listener.Name);
+        try
+        {
+            await RunSessionAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _metrics.Closed(_listener.Name);
+        }
+    }
+
+    private async Task RunSessionAsync()
     {
         if (_shutdown.IsCancellationRequested)
         {
@@ -68,7 +83,7 @@ internal sealed class SmtpConnection
         try
         {
             var opening = _session.Open();
-            opening.Reply!.WriteTo(_output);
+            Write(opening.Reply!);
             while (opening.Effect != SessionEffect.Close && await NextCommandAsync().ConfigureAwait(false) is { } step && await PerformAsync(step).ConfigureAwait(false))
             {
             }
@@ -174,7 +189,7 @@ internal sealed class SmtpConnection
                     return await FinishMessageAsync().ConfigureAwait(false);
                 }
 
-                _session.ChunkReceived(step.ChunkSize).WriteTo(_output);
+                Write(_session.ChunkReceived(step.ChunkSize));
                 return true;
             case SessionEffect.DiscardChunk:
                 if (!await ReadChunkAsync(step.ChunkSize, sink: null).ConfigureAwait(false))
@@ -182,10 +197,10 @@ internal sealed class SmtpConnection
                     return false;
                 }
 
-                step.Reply!.WriteTo(_output);
+                Write(step.Reply!);
                 return true;
             default:
-                step.Reply!.WriteTo(_output);
+                Write(step.Reply!);
                 return true;
         }
     }
@@ -193,10 +208,16 @@ internal sealed class SmtpConnection
     private async Task<bool> FinishMessageAsync()
     {
         var incoming = _incoming!;
+        var recipients = _session.Transaction!.Recipients.Count;
         var reply = await _acceptor.AcceptAsync(_session, incoming, _listener).ConfigureAwait(false);
         _incoming = null;
+        if (reply.Code == 250)
+        {
+            _metrics.Accepted(_listener.Name, recipients, incoming.Length);
+        }
+
         var step = _session.MessageCompleted(reply);
-        step.Reply!.WriteTo(_output);
+        Write(step.Reply!);
         return step.Effect != SessionEffect.Close;
     }
 
@@ -308,8 +329,15 @@ internal sealed class SmtpConnection
 
     private async Task ReplyAndFlushAsync(SmtpReply reply)
     {
-        reply.WriteTo(_output);
+        Write(reply);
         await _output.FlushAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Every reply leaves through here, so that each refusal is counted once.</summary>
+    private void Write(SmtpReply reply)
+    {
+        _metrics.Replied(_listener.Name, reply.Code);
+        reply.WriteTo(_output);
     }
 
     private sealed class SessionEndedException : Exception;

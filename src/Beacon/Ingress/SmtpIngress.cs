@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 namespace Beacon.Ingress;
 
 /// <summary>Accepts SMTP connections for the listeners (Kestrel hands each one over here).</summary>
-public sealed class SmtpIngress(MessageAcceptor acceptor, Policy.IPolicy policy, TimeProvider time, ILogger<SmtpIngress> logger)
+public sealed class SmtpIngress(MessageAcceptor acceptor, Policy.IPolicy policy, TimeProvider time, ILogger<SmtpIngress> logger, SmtpMetrics metrics)
 {
     private readonly CancellationTokenSource _shutdown = new();
     private readonly PolicyHooks _hooks = new(policy);
@@ -21,7 +21,7 @@ public sealed class SmtpIngress(MessageAcceptor acceptor, Policy.IPolicy policy,
             remote = remote.MapToIPv4();
         }
 
-        var connection = new SmtpConnection(context.Transport, remote, listener, acceptor, _hooks, time, _shutdown.Token, logger);
+        var connection = new SmtpConnection(context.Transport, remote, listener, acceptor, _hooks, time, _shutdown.Token, logger, metrics);
         return connection.RunAsync();
     }
 }

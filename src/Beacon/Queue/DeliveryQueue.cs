@@ -34,11 +34,13 @@ public sealed class DeliveryQueue : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly BounceNotices? _notices;
+    private readonly DeliveryMetrics? _metrics;
     private Func<DestinationQueue, CancellationToken, Task>? _worker;
     private ITimer? _timer;
 
-    public DeliveryQueue(DeliveryOptions options, SpoolStore spool, DeliveryEvents events, Router router, TimeProvider time, ILogger<DeliveryQueue> logger, BounceNotices? notices = null)
+    public DeliveryQueue(DeliveryOptions options, SpoolStore spool, DeliveryEvents events, Router router, TimeProvider time, ILogger<DeliveryQueue> logger, BounceNotices? notices = null, DeliveryMetrics? metrics = null)
     {
+        _metrics = metrics;
         _notices = notices;
         _options = options;
         _spool = spool;
@@ -47,6 +49,7 @@ public sealed class DeliveryQueue : IAsyncDisposable
         _retry = new RetrySchedule(options.Retry);
         _time = time;
         _logger = logger;
+        metrics?.Observe(this, spool);
     }
 
     /// <summary>Messages with unfinished recipients.</summary>
@@ -161,6 +164,45 @@ public sealed class DeliveryQueue : IAsyncDisposable
         return true;
     }
 
+    /// <summary>Per destination with anything to do: items ready, items waiting for their retry time, connections running.</summary>
+    public IReadOnlyList<(string Destination, long Ready, long Retrying, long Workers)> CountByDestination()
+    {
+        Dictionary<string, int> retrying;
+        lock (_timers)
+        {
+            retrying = _timers.UnorderedItems.Where(t => !t.Element.Cancelled).GroupBy(t => t.Element.Route.Key).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        }
+
+        var result = new List<(string, long, long, long)>();
+        foreach (var destination in _destinations.Values)
+        {
+            var waiting = retrying.Remove(destination.Route.Key, out var count) ? count : 0;
+            if (destination.Ready > 0 || destination.Workers > 0 || waiting > 0)
+            {
+                result.Add((destination.Route.Key, destination.Ready, waiting, destination.Workers));
+            }
+        }
+
+        // Waiting for a retry of a destination never posted to in this process (recovered from the spool).
+        result.AddRange(retrying.Select(r => (r.Key, 0L, (long)r.Value, 0L)));
+        return result;
+    }
+
+    /// <summary>How long the oldest message the queue holds has been there (zero when empty).</summary>
+    public TimeSpan OldestAge()
+    {
+        var oldest = DateTimeOffset.MaxValue;
+        foreach (var entry in _messages.Values)
+        {
+            if (entry.Message.ReceivedAt < oldest)
+            {
+                oldest = entry.Message.ReceivedAt;
+            }
+        }
+
+        return oldest == DateTimeOffset.MaxValue ? TimeSpan.Zero : _time.GetUtcNow() - oldest;
+    }
+
     /// <summary>
     /// Stops taking work, lets deliveries in flight finish for up to delivery.shutdown_timeout, then cuts
     /// them; recipients not finished stay queued in the spool for the next start.
@@ -217,6 +259,7 @@ public sealed class DeliveryQueue : IAsyncDisposable
                     _ => recipient with { State = final.State, NextAttemptAt = null, LastError = final.State == RecipientState.Bounced ? final.Reason : null },
                 };
                 published.Add(_events.Create(message, recipient, final.Outcome, now));
+                _metrics?.Record(final.Outcome);
                 if (final.State == RecipientState.Bounced)
                 {
                     bounced.Add((recipient.Address, final.Outcome));

@@ -38,6 +38,9 @@ public sealed class SpoolStore
 
     public string QuarantineDir { get; }
 
+    /// <summary>Recovery logs its progress every this many messages (and at least once a second).</summary>
+    public int RecoveryProgressEvery { get; init; } = 10_000;
+
     public IncomingMessage Begin(string messageId, string transmissionId, long sizeLimit) =>
         new(messageId, transmissionId, BodyPath(messageId), sizeLimit);
 
@@ -135,18 +138,40 @@ public sealed class SpoolStore
         }
 
         var messages = new List<SpooledMessage>();
-        foreach (var meta in Directory.EnumerateFiles(QueueDir, "*.json").Order(StringComparer.Ordinal))
+        var metadata = Directory.GetFiles(QueueDir, "*.json");
+        Array.Sort(metadata, StringComparer.Ordinal);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var lastReport = started;
+        var quarantined = 0;
+        for (var i = 0; i < metadata.Length; i++)
         {
-            var id = Path.GetFileNameWithoutExtension(meta);
+            var id = Path.GetFileNameWithoutExtension(metadata[i]);
             var problem = Check(id, out var message);
             if (problem is null)
             {
                 messages.Add(message!);
-                continue;
+            }
+            else
+            {
+                _logger.LogError("spool: message {Id} moved to quarantine: {Problem}", id, problem);
+                Quarantine(id);
+                quarantined++;
             }
 
-            _logger.LogError("spool: message {Id} moved to quarantine: {Problem}", id, problem);
-            Quarantine(id);
+            // A large spool takes a while to read back: say how far it got, so a slow start is not taken for a hang.
+            var now = System.Diagnostics.Stopwatch.GetTimestamp();
+            if (i + 1 < metadata.Length && ((i + 1) % RecoveryProgressEvery == 0 || System.Diagnostics.Stopwatch.GetElapsedTime(lastReport, now) >= TimeSpan.FromSeconds(1)))
+            {
+                lastReport = now;
+                _logger.LogInformation("spool: recovering, {Done}/{Total} messages read ({Percent:0}%), {Quarantined} quarantined",
+                    i + 1, metadata.Length, 100.0 * (i + 1) / metadata.Length, quarantined);
+            }
+        }
+
+        if (metadata.Length > 0)
+        {
+            _logger.LogInformation("spool: recovered {Count} of {Total} messages in {Elapsed:0.0} s, {Quarantined} quarantined",
+                messages.Count, metadata.Length, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, quarantined);
         }
 
         foreach (var body in Directory.EnumerateFiles(QueueDir, "*.eml"))
@@ -161,6 +186,9 @@ public sealed class SpoolStore
         DurableFile.SyncDirectory(QueueDir);
         return messages;
     }
+
+    /// <summary>Messages in the queue directory (one metadata file each); a directory listing, no file is read.</summary>
+    public int Count() => Directory.EnumerateFiles(QueueDir, "*.json").Count();
 
     /// <summary>Every queued message's metadata, oldest first (ids are time-ordered).</summary>
     public IEnumerable<SpooledMessage> List()

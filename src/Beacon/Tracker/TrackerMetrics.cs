@@ -2,22 +2,22 @@ using System.Diagnostics.Metrics;
 
 namespace Beacon.Tracker;
 
-/// <summary>The tracker's counters, on meter "Beacon.Tracker" (read with dotnet-counters or an OpenTelemetry exporter).</summary>
+/// <summary>The tracker's counters, on meter "Beacon.Tracker" (exported at GET /metrics, docs/metrics.md; dotnet-counters reads it too).</summary>
 public sealed class TrackerMetrics : IDisposable
 {
     public const string MeterName = "Beacon.Tracker";
 
-    private readonly Meter _meter = new(MeterName);
-
     public TrackerMetrics()
     {
-        Requests = _meter.CreateCounter<long>("beacon.tracker.requests", "{request}",
+        Requests = Meter.CreateCounter<long>("beacon.tracker.requests", "{request}",
             "Tracked-link requests answered, by route and outcome (recorded, expired, invalid, rate_limited, head). A high share of 'invalid' means forged or mangled links are being tried.");
-        EventsDropped = _meter.CreateCounter<long>("beacon.tracker.events_dropped", "{event}",
+        EventsDropped = Meter.CreateCounter<long>("beacon.tracker.events_dropped", "{event}",
             "Engagement events not recorded because the event pipeline was full. Any value above 0 means the event writer cannot keep up with the tracker: opens and clicks are being lost.");
-        RateLimited = _meter.CreateCounter<long>("beacon.tracker.rate_limited", "{request}",
+        RateLimited = Meter.CreateCounter<long>("beacon.tracker.rate_limited", "{request}",
             "Requests answered but not recorded because their client address exceeded rate_limit_per_minute. A high value means a scanner, a crawler or an attack is fetching links in bulk, or that many people share one address (raise the limit).");
     }
+
+    public Meter Meter { get; } = new(MeterName);
 
     public Counter<long> Requests { get; }
 
@@ -25,5 +25,5 @@ public sealed class TrackerMetrics : IDisposable
 
     public Counter<long> RateLimited { get; }
 
-    public void Dispose() => _meter.Dispose();
+    public void Dispose() => Meter.Dispose();
 }

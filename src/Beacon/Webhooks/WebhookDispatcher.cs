@@ -157,6 +157,7 @@ public sealed class WebhookDispatcher
             Update(s => s with
             {
                 ConsecutiveFailures = s.ConsecutiveFailures + 1,
+                FailedAttempts = s.FailedAttempts + 1,
                 LastError = result.Error,
                 LastErrorAt = now,
                 DroppedBatches = s.DroppedBatches + 1,
@@ -173,6 +174,7 @@ public sealed class WebhookDispatcher
         Update(s => s with
         {
             ConsecutiveFailures = s.ConsecutiveFailures + 1,
+            FailedAttempts = s.FailedAttempts + 1,
             LastError = result.Error,
             LastErrorAt = now,
             RetryingBatchId = batch.Id,

@@ -17,6 +17,15 @@ public sealed class WebhookReplay(IEventStore store, WebhookOptions options, Htt
     /// <summary>Wait between attempts of a failed batch.</summary>
     public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Events of the webhook's types in the range (known once <see cref="RunAsync"/> has looked).</summary>
+    public long Matched { get; private set; }
+
+    /// <summary>Batches sent so far.</summary>
+    public long Batches { get; private set; }
+
+    /// <summary>Events sent so far (also after a failure: those of the batches that went through).</summary>
+    public long Sent { get; private set; }
+
     /// <summary>Returns the number of events sent; throws <see cref="WebhookReplayException"/> when a batch fails for good.</summary>
     public async Task<long> RunAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellation)
     {
@@ -38,6 +47,7 @@ public sealed class WebhookReplay(IEventStore store, WebhookOptions options, Htt
 
         var last = newest.Events[0].Sequence;
         var total = newest.TotalCount;
+        Matched = total;
         await progress.WriteLineAsync($"replay {name}: {total} events between {from:O} and {to:O} to {options.Target}").ConfigureAwait(false);
         var sender = new WebhookSender(options, client, time);
         var batch = new List<StoredEvent>();
@@ -60,6 +70,7 @@ public sealed class WebhookReplay(IEventStore store, WebhookOptions options, Htt
                 if (batch.Count == options.BatchSize)
                 {
                     sent += await SendAsync(sender, batch, ++batches, sent, total, cancellation).ConfigureAwait(false);
+                    (Sent, Batches) = (sent, batches);
                     batch.Clear();
                 }
             }
@@ -70,6 +81,7 @@ public sealed class WebhookReplay(IEventStore store, WebhookOptions options, Htt
         if (batch.Count > 0)
         {
             sent += await SendAsync(sender, batch, ++batches, sent, total, cancellation).ConfigureAwait(false);
+            (Sent, Batches) = (sent, batches);
         }
 
         await progress.WriteLineAsync($"replay {name}: done, {sent} events in {batches} batches").ConfigureAwait(false);

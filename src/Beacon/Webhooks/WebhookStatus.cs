@@ -42,6 +42,10 @@ public sealed record WebhookStatus
     [JsonPropertyName("lag")]
     public long Lag => Math.Max(0, NewestSequence - Cursor);
 
+    /// <summary>Failed attempts to send a batch, over the process's life.</summary>
+    [JsonPropertyName("failed_attempts")]
+    public long FailedAttempts { get; init; }
+
     [JsonPropertyName("batches_sent")]
     public long BatchesSent { get; init; }
 

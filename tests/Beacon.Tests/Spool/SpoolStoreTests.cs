@@ -26,6 +26,25 @@ public sealed class SpoolStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Recovery_reports_its_progress_and_a_summary()
+    {
+        var spool = new SpoolStore(_dataDir, NullLogger.Instance);
+        for (var i = 0; i < 5; i++)
+        {
+            await CommitAsync(spool, $"0000000000000000002{i}", "hello\r\n"u8.ToArray());
+        }
+
+        var log = new LineLogger();
+        var recovered = new SpoolStore(_dataDir, log) { RecoveryProgressEvery = 2 }.Recover();
+
+        Assert.Equal(5, recovered.Count);
+        Assert.Contains("spool: recovering, 2/5 messages read (40%), 0 quarantined", log.Lines);
+        Assert.Contains("spool: recovering, 4/5 messages read (80%), 0 quarantined", log.Lines);
+        Assert.DoesNotContain(log.Lines, l => l.Contains("5/5", StringComparison.Ordinal)); // the summary says it
+        Assert.Matches("^spool: recovered 5 of 5 messages in [0-9.]+ s, 0 quarantined$", log.Lines[^1]);
+    }
+
+    [Fact]
     public void Writes_past_the_limit_mark_the_message_oversized_and_stop_writing()
     {
         var spool = new SpoolStore(_dataDir, NullLogger.Instance);
@@ -94,4 +113,17 @@ public sealed class SpoolStoreTests : IDisposable
 
     private static string[] Names(string directory) =>
         [.. Directory.GetFiles(directory).Select(Path.GetFileName).Order(StringComparer.Ordinal)!];
+
+    private sealed class LineLogger : Microsoft.Extensions.Logging.ILogger
+    {
+        public List<string> Lines { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Lines.Add(formatter(state, exception));
+    }
 }
