@@ -252,7 +252,8 @@ public sealed class BeaconServer : IAsyncDisposable
         try
         {
             var webhooks = app.Services.GetRequiredService<WebhookService>();
-            apiHost = await ApiHost.StartAsync(options.Api, events.Store, () => webhooks.Status, app.Services.GetRequiredService<TimeProvider>(), app.Services.GetRequiredService<ILoggerFactory>()).ConfigureAwait(false);
+            var dashboard = new Dashboard.DashboardEndpoints(queue, app.Services.GetRequiredService<CaptureStore>(), options.Delivery.Mode, options.NodeName);
+            apiHost = await ApiHost.StartAsync(options.Api, events.Store, () => webhooks.Status, app.Services.GetRequiredService<TimeProvider>(), app.Services.GetRequiredService<ILoggerFactory>(), dashboard).ConfigureAwait(false);
         }
         catch
         {
