@@ -67,7 +67,7 @@ function showError(container, error) {
 
 const number = (n) => (n === undefined || n === null ? '–' : Number(n).toLocaleString('en-US'));
 const percent = (part, whole) => (whole > 0 ? (100 * part / whole) : null);
-const formatPercent = (p) => (p === null ? '–' : (p >= 10 ? p.toFixed(0) : p.toFixed(1)) + '%');
+const formatPercent = (p) => (p === null ? '–' : (p >= 10 || p === 0 ? p.toFixed(0) : p.toFixed(1)) + '%');
 const time = (iso) => {
   if (!iso) return '';
   const d = new Date(iso);
@@ -293,8 +293,7 @@ function detail(e) {
   if (e.reason || e.raw_reason) parts.push(e.reason || e.raw_reason);
   if (e.error_code) parts.push(e.error_code);
   if (e.num_retries && e.num_retries !== '0') parts.push('retries ' + e.num_retries);
-  if (e.delv_method) parts.push('via ' + e.delv_method);
-  if (e.user_agent) parts.push(e.user_agent);
+  if (e.delv_method && e.type === 'delivery') parts.push('via ' + e.delv_method);
   return parts.join(' · ');
 }
 
@@ -305,7 +304,8 @@ function eventRow(e, compact) {
   const cells = [el('td', { class: 'mono' }, when), el('td', {}, el('span', { class: 'type ' + (e.type || '') }, e.type || '?'))];
   if (!compact) cells.push(el('td', {}, e.campaign_id || ''), el('td', {}, e.rcpt_to || ''), el('td', {}, message));
   cells.push(el('td', { class: 'detail' }, detail(e)));
-  return el('tr', { class: 'event', dataset: { type: e.type || '', campaign: e.campaign_id || '' } }, cells);
+  const title = [e.user_agent, e.ip_address, e.event_id && 'event ' + e.event_id].filter(Boolean).join('\n');
+  return el('tr', { class: 'event', title: title || null, dataset: { type: e.type || '', campaign: e.campaign_id || '' } }, cells);
 }
 
 /**
