@@ -52,6 +52,10 @@ public sealed class EventStreamTests
         var injection = await two.ReadEventAsync();
         Assert.Equal(("injection", "two@example.net", alpha), ((string?)injection.Event["type"], (string?)injection.Event["rcpt_to"], (string?)injection.Event["message_id"]));
         Assert.Equal(click.Id, (await two.ReadEventAsync()).Id);
+
+        // Stopping Beacon ends open streams (they would otherwise hold the shutdown for its whole timeout).
+        await beacon.Server.StopAsync();
+        await Assert.ThrowsAsync<EndOfStreamException>(async () => await everything.ReadEventAsync());
     }
 
     [Fact]
