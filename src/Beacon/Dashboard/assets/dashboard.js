@@ -142,7 +142,7 @@ async function loadOverview() {
       card('Delivered', number(m.count_delivered), formatPercent(percent(m.count_delivered, m.count_injected)) + ' of injected'),
       card('Bounced', number(m.count_bounce), formatPercent(percent(m.count_bounce, m.count_injected)) + ' of injected'),
       card('Delayed', number(m.count_delayed), 'temporary failures'),
-      card('Opens', number(m.count_rendered), number(m.count_unique_confirmed_opened) + ' unique (incl. clicks)'),
+      card('Opens', number(m.count_rendered), number(m.count_unique_confirmed_opened) + ' copies opened (a click counts)'),
       card('Clicks', number(m.count_clicked), number(m.count_unique_clicked) + ' unique'),
       card('Human open rate', formatPercent(percent(m.count_unique_human_confirmed_opened, m.count_delivered)), 'unique human opens / delivered'),
       card('Human click rate', formatPercent(percent(m.count_unique_human_clicked, m.count_delivered)), 'unique human clicks / delivered'),
@@ -194,6 +194,13 @@ function drawChart(container, rows) {
     const line = svg('polyline', { class: 'series', points: points.join(' ') });
     line.style.stroke = s.color;
     root.append(area, line);
+    // Dots where something happened: a sparse series is otherwise only a slope into the last bucket.
+    rows.forEach((r, i) => {
+      if (!r[s.key]) return;
+      const dot = svg('circle', { class: 'dot', cx: x(i).toFixed(1), cy: y(r[s.key]).toFixed(1), r: 2.5 });
+      dot.style.fill = s.color;
+      root.append(dot);
+    });
   }
   const hover = svg('line', { class: 'hover-line', y1: pad.top, y2: pad.top + plotH, visibility: 'hidden' });
   root.append(hover);
@@ -301,7 +308,7 @@ function eventRow(e, compact) {
   const message = e.message_id ? el('a', { href: '#message/' + e.message_id, class: 'mono' }, e.message_id) : '';
   // Momentum's timestamp: Unix seconds with milliseconds, as a string ("1795741564.417").
   const when = e.timestamp ? time(Number.isFinite(Number(e.timestamp)) ? Number(e.timestamp) * 1000 : e.timestamp) : '';
-  const cells = [el('td', { class: 'mono' }, when), el('td', {}, el('span', { class: 'type ' + (e.type || '') }, e.type || '?'))];
+  const cells = [el('td', { class: 'mono' }, compact ? when.slice(11) : when), el('td', {}, el('span', { class: 'type ' + (e.type || '') }, e.type || '?'))];
   if (!compact) cells.push(el('td', {}, e.campaign_id || ''), el('td', {}, e.rcpt_to || ''), el('td', {}, message));
   cells.push(el('td', { class: 'detail' }, detail(e)));
   const title = [e.user_agent, e.ip_address, e.event_id && 'event ' + e.event_id].filter(Boolean).join('\n');
@@ -425,7 +432,7 @@ async function loadMessage(id) {
 
 const mail = { selected: null, part: 'html', detail: null };
 
-async function loadMail() {
+async function loadMail(arg) {
   const node = $('#mail-table');
   $('#mail-mode').textContent = info.delivery_mode === 'capture' ? 'capture mode: nothing leaves this machine'
     : 'delivery mode is ' + (info.delivery_mode || '?') + ': only copies captured earlier are here';
@@ -434,11 +441,13 @@ async function loadMail() {
     const rows = data.results.map((c) => {
       const key = c.message_id + '/' + c.recipient;
       return el('tr', { class: key === mail.selected ? 'on' : null, dataset: { key }, onclick: () => { location.hash = '#mail/' + key; } },
-        el('td', { class: 'mono' }, time(c.captured_at).slice(5, 16)),
-        el('td', {}, c.rcpt_to),
-        el('td', {}, c.subject || el('span', { class: 'tag' }, '(no subject)')));
+        el('td', {},
+          el('div', { class: 'mail-line' }, el('strong', {}, c.subject || '(no subject)'), el('span', { class: 'tag mono' }, time(c.captured_at).slice(11, 19))),
+          el('div', { class: 'mail-line tag' }, el('span', {}, 'to ' + c.rcpt_to), el('span', {}, c.from || c.mail_from))));
     });
-    table(node, [{ title: 'Captured' }, { title: 'To' }, { title: 'Subject' }], rows, 'No captured mail yet. Send some to the SMTP listener.');
+    table(node, [{ title: 'Newest first' }], rows, 'No captured mail yet. Send some to the SMTP listener.');
+    // Arriving without a choice: show the newest copy, so the view is never an empty frame.
+    if (!arg && !mail.selected && data.results.length > 0) await selectMail(data.results[0].message_id + '/' + data.results[0].recipient);
   } catch (e) {
     showError(node, e);
   }
@@ -532,7 +541,7 @@ const VIEWS = {
   links: { load: loadLinks, every: 30e3 },
   events: { load: () => {}, every: 0 },
   message: { load: (arg) => loadMessage(arg), every: 0 },
-  mail: { load: async (arg) => { await loadMail(); if (arg) await selectMail(arg); }, every: 5e3 },
+  mail: { load: async (arg) => { await loadMail(arg); if (arg) await selectMail(arg); }, every: 5e3 },
   queues: { load: loadQueues, every: 5e3 },
   webhooks: { load: loadWebhooks, every: 10e3 },
 };
