@@ -65,6 +65,29 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
         await ScreenshotAsync(browser, "dashboard.png");
     }
 
+    [Fact]
+    public async Task With_api_keys_the_browser_is_challenged_and_the_page_its_fetches_and_its_stream_use_the_key()
+    {
+        const string Key = "browser-key-0123456789";
+        await using var beacon = await BeaconInstance.StartAsync(o =>
+        {
+            o.Delivery.Suspended = false;
+            o.Api.Keys.Add(Key);
+        });
+        var messageId = await DashboardTraffic.SendAsync(beacon, Campaign, "reader@example.com");
+        await beacon.WaitForEventsAsync("delivery");
+
+        await using var browser = await HeadlessChromium.StartAsync();
+        var challenges = await browser.AnswerAuthChallengesAsync(Key, string.Empty); // the key as user name, no password
+        await browser.NavigateAsync($"http://{beacon.Api}/#events");
+        await browser.WaitForAsync(
+            $"document.querySelector('#node').textContent === 'e2e · capture' && document.querySelector('#stream-status').textContent === 'live'" +
+            $" && [...document.querySelectorAll('#events-table tr.event')].some(r => r.textContent.includes('{messageId}'))",
+            "the page to load its info and stream events with the key",
+            "({ node: document.querySelector('#node').textContent, events: document.querySelector('#events-table').innerText })");
+        Assert.True(challenges.Value >= 1, "the browser was asked for the key");
+    }
+
     private async Task ScreenshotAsync(HeadlessChromium browser, string name)
     {
         var path = Path.Combine(AppContext.BaseDirectory, "artifacts", name);

@@ -1,6 +1,8 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json.Nodes;
 
@@ -9,8 +11,8 @@ namespace Beacon.EndToEnd.Tests.Dashboard;
 /// <summary>
 /// Debian's chromium, headless, driven over the DevTools protocol with nothing but a WebSocket: started with
 /// --remote-debugging-port=0, its port read from DevToolsActivePort in its own profile directory, the page's
-/// debugger URL from /json, then one command at a time (Page.navigate, Runtime.evaluate,
-/// Page.captureScreenshot). No Playwright or WebDriver, so nothing to download and nothing but loopback.
+/// debugger URL from /json, then commands (Page.navigate, Runtime.evaluate, Page.captureScreenshot, Fetch.* for
+/// authentication) whose replies and events one receive loop reads. No Playwright or WebDriver, so nothing to download and nothing but loopback.
 /// Disposing kills the whole process tree and removes the profile.
 /// </summary>
 internal sealed class HeadlessChromium : IAsyncDisposable
@@ -22,6 +24,11 @@ internal sealed class HeadlessChromium : IAsyncDisposable
     private readonly Process _process;
     private readonly string _profile;
     private readonly ClientWebSocket _socket;
+    private readonly ConcurrentDictionary<int, TaskCompletionSource<JsonObject>> _replies = new();
+    private readonly ConcurrentDictionary<string, Func<JsonObject, Task>> _handlers = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _sending = new(1, 1);
+    private readonly CancellationTokenSource _closing = new();
+    private readonly Task _receiving;
     private int _nextId;
 
     private HeadlessChromium(Process process, string profile, ClientWebSocket socket)
@@ -29,6 +36,27 @@ internal sealed class HeadlessChromium : IAsyncDisposable
         _process = process;
         _profile = profile;
         _socket = socket;
+        _receiving = Task.Run(ReceiveAsync);
+    }
+
+    /// <summary>Answers HTTP authentication challenges (the API's 401 with WWW-Authenticate: Basic) with these
+    /// credentials, as a person typing them into the browser's dialog would; returns a counter of challenges.</summary>
+    public async Task<StrongBox<int>> AnswerAuthChallengesAsync(string username, string password)
+    {
+        var challenges = new StrongBox<int>();
+        _handlers["Fetch.authRequired"] = async e =>
+        {
+            Interlocked.Increment(ref challenges.Value);
+            await SendAsync("Fetch.continueWithAuth", new JsonObject
+            {
+                ["requestId"] = (string)e["requestId"]!,
+                ["authChallengeResponse"] = new JsonObject { ["response"] = "ProvideCredentials", ["username"] = username, ["password"] = password },
+            });
+        };
+        // With the Fetch domain on, every request pauses until continued.
+        _handlers["Fetch.requestPaused"] = e => SendAsync("Fetch.continueRequest", new JsonObject { ["requestId"] = (string)e["requestId"]! });
+        await SendAsync("Fetch.enable", new JsonObject { ["handleAuthRequests"] = true });
+        return challenges;
     }
 
     public static async Task<HeadlessChromium> StartAsync()
@@ -134,45 +162,78 @@ internal sealed class HeadlessChromium : IAsyncDisposable
         await File.WriteAllBytesAsync(path, Convert.FromBase64String((string)result["data"]!));
     }
 
-    /// <summary>Sends one command and reads messages (skipping the protocol's events) until its reply.</summary>
+    /// <summary>Sends one command and waits (bounded) for its reply, which the receive loop hands over.</summary>
     private async Task<JsonObject> SendAsync(string method, JsonObject parameters)
     {
-        var id = ++_nextId;
+        var id = Interlocked.Increment(ref _nextId);
+        var reply = new TaskCompletionSource<JsonObject>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _replies[id] = reply;
         var command = new JsonObject { ["id"] = id, ["method"] = method, ["params"] = parameters };
         using var timeout = new CancellationTokenSource(CommandTimeout);
-        await _socket.SendAsync(Encoding.UTF8.GetBytes(command.ToJsonString()), WebSocketMessageType.Text, true, timeout.Token);
-        var buffer = new byte[64 * 1024];
-        while (true)
+        await _sending.WaitAsync(timeout.Token);
+        try
         {
-            using var message = new MemoryStream();
-            WebSocketReceiveResult received;
-            do
+            await _socket.SendAsync(Encoding.UTF8.GetBytes(command.ToJsonString()), WebSocketMessageType.Text, true, timeout.Token);
+        }
+        finally
+        {
+            _sending.Release();
+        }
+
+        var message = await reply.Task.WaitAsync(CommandTimeout);
+        return message["error"] is { } error
+            ? throw new InvalidOperationException($"{method}: {error.ToJsonString()}")
+            : message["result"]!.AsObject();
+    }
+
+    /// <summary>The one reader of the socket: replies go to their waiting command, events to their handler.</summary>
+    private async Task ReceiveAsync()
+    {
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            while (!_closing.IsCancellationRequested)
             {
-                received = await _socket.ReceiveAsync(buffer, timeout.Token);
-                if (received.MessageType == WebSocketMessageType.Close)
+                using var message = new MemoryStream();
+                WebSocketReceiveResult received;
+                do
                 {
-                    throw new InvalidOperationException("chromium closed the DevTools connection");
+                    received = await _socket.ReceiveAsync(buffer, _closing.Token);
+                    if (received.MessageType == WebSocketMessageType.Close)
+                    {
+                        return;
+                    }
+
+                    message.Write(buffer, 0, received.Count);
                 }
+                while (!received.EndOfMessage);
 
-                message.Write(buffer, 0, received.Count);
+                var parsed = JsonNode.Parse(message.ToArray())!.AsObject();
+                if (parsed["id"] is { } id && _replies.TryRemove((int)id, out var waiting))
+                {
+                    waiting.SetResult(parsed);
+                }
+                else if (parsed["method"] is { } method && _handlers.TryGetValue((string)method!, out var handler))
+                {
+                    // Not awaited here: a handler sends commands, whose replies this loop must go on reading.
+                    _ = Task.Run(() => handler(parsed["params"]!.AsObject()));
+                }
             }
-            while (!received.EndOfMessage);
-
-            var reply = JsonNode.Parse(message.ToArray())!.AsObject();
-            if (reply["id"] is { } replyId && (int)replyId == id)
-            {
-                return reply["error"] is { } error
-                    ? throw new InvalidOperationException($"{method}: {error.ToJsonString()}")
-                    : reply["result"]!.AsObject();
-            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException)
+        {
+            // Closing, or chromium went away: commands still waiting fail by their own timeout.
         }
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
+        await _closing.CancelAsync();
         _socket.Dispose();
+        await _receiving;
+        _closing.Dispose();
+        _sending.Dispose();
         Kill(_process, _profile);
-        return ValueTask.CompletedTask;
     }
 
     private static void Kill(Process process, string profile)
