@@ -8,7 +8,7 @@ namespace Beacon.Dashboard;
 /// is exactly 20 lowercase hex digits (MessageIdGenerator's form) and an index a decimal number without sign or
 /// leading zero, so nothing a client sends ("..", "/", "%2F", "0x1", a drive letter) can name another file.
 /// </summary>
-public readonly record struct CapturedCopyId(string MessageId, int Recipient)
+internal readonly record struct CapturedCopyId(string MessageId, int Recipient)
 {
     private const int MessageIdLength = 20;
 

@@ -17,7 +17,7 @@ namespace Beacon.Dashboard;
 /// …/raw its source. Ids are validated by <see cref="CapturedCopyId"/> before anything touches the disk: 400 for
 /// anything that is not an id, 404 for an id with no copy.
 /// </summary>
-public sealed class CapturedMailApi(CaptureStore capture)
+internal sealed class CapturedMailApi(CaptureStore capture)
 {
     public const string Path = "/api/v1/captured";
 

@@ -11,7 +11,7 @@ namespace Beacon.Dashboard;
 /// binary always serves the page that matches its API. Served with a Content-Security-Policy that allows only
 /// this origin's own script and styles, and an ETag so a reload costs a 304.
 /// </summary>
-public sealed class DashboardAssets
+internal sealed class DashboardAssets
 {
     /// <summary>The page's policy: its own script and CSS only; the mail viewer's frame from this origin only.</summary>
     public const string PagePolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +

@@ -18,7 +18,7 @@ namespace Beacon.Dashboard;
 /// <see cref="MaxStreams"/> run at once (more get 503), so an open tab costs the store a few small reads a
 /// second and a forgotten pile of tabs cannot grow without bound.
 /// </summary>
-public sealed class EventStream(IEventStore store, TimeProvider time, CancellationToken stopping, ILogger logger)
+internal sealed class EventStream(IEventStore store, TimeProvider time, CancellationToken stopping, ILogger logger)
 {
     public const string Path = "/api/v1/events/stream";
 
