@@ -63,6 +63,14 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
             "the overview's click counter", "document.querySelector('#overview-cards').innerText");
         await browser.WaitForAsync("!!document.querySelector('#chart svg polyline')", "the activity chart");
         await ScreenshotAsync(browser, "dashboard.png");
+
+        // Beacon gone: the view says so in place of its numbers, and the stream shows it is not live.
+        await beacon.Server.StopAsync();
+        await browser.EvaluateAsync("document.querySelector('#refresh').click()");
+        await browser.WaitForAsync("(document.querySelector('#overview-cards .error')?.textContent ?? '').includes('Beacon is not answering')" +
+            " && document.querySelector('#stream-status').textContent !== 'live'",
+            "the overview to show that Beacon is not answering", "document.querySelector('#overview-cards').innerText");
+        await ScreenshotAsync(browser, "dashboard-error.png");
     }
 
     [Fact]

@@ -140,7 +140,8 @@ internal sealed class HeadlessChromium : IAsyncDisposable
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (true)
         {
-            if (await EvaluateAsync(expression) is JsonValue value && value.TryGetValue<bool>(out var done) && done)
+            // Until the navigation has replaced the old document, the page's elements are not there yet: not done.
+            if (await EvaluateAsync($"(() => {{ try {{ return !!({expression}); }} catch {{ return false; }} }})()") is JsonValue value && value.TryGetValue<bool>(out var done) && done)
             {
                 return;
             }

@@ -42,7 +42,7 @@ async function api(path) {
   try {
     response = await fetch(path, { headers: { Accept: 'application/json' }, cache: 'no-store' });
   } catch (e) {
-    throw new ApiError(0, 'Beacon is not answering (' + e.message + '). Is `beacon run` still running?');
+    throw new ApiError(0, 'No answer from ' + location.host + ' (' + e.message + '). Is `beacon run` still running?');
   }
   if (response.ok) return response.json();
   let text = response.status + ' ' + response.statusText;
@@ -57,7 +57,8 @@ async function api(path) {
 
 /** Replaces a container's content with a clear error box. */
 function showError(container, error) {
-  const box = el('div', { class: 'error', role: 'alert' }, el('strong', {}, 'The API answered with an error'), error.message);
+  const heading = error.status === 0 ? 'Beacon is not answering' : 'The API answered with an error';
+  const box = el('div', { class: 'error', role: 'alert' }, el('strong', {}, heading), error.message);
   if (container.tagName === 'TABLE') {
     container.replaceChildren(el('tr', {}, el('td', { class: 'empty' }, box)));
   } else {
@@ -394,7 +395,7 @@ async function probeStream(url) {
     }
     return new ApiError(response.status, response.status + ' ' + response.statusText);
   } catch (e) {
-    return new ApiError(0, 'Beacon is not answering (' + e.message + ').');
+    return new ApiError(0, 'No answer from ' + location.host + ' (' + e.message + ').');
   } finally {
     abort.abort();
   }
@@ -557,6 +558,7 @@ function route() {
   for (const section of document.querySelectorAll('.view')) section.classList.toggle('on', section.id === 'view-' + view);
   for (const link of document.querySelectorAll('#tabs a')) link.classList.toggle('on', link.dataset.view === view);
   document.title = 'Beacon · ' + $('#view-' + view).dataset.title;
+  $('.controls').classList.toggle('off', !['overview', 'campaigns', 'links'].includes(view)); // the range filters metrics only
   current = { view, arg };
   refresh();
 }
