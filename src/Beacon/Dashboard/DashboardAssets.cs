@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Http;
 namespace Beacon.Dashboard;
 
 /// <summary>
-/// The dashboard's page, script and style sheet, embedded in the assembly (EmbeddedResource
+/// The dashboard's page, its JavaScript modules and its style sheet, embedded in the assembly (EmbeddedResource
 /// Dashboard/assets/*): the dashboard loads nothing from outside Beacon, needs no build step, and a deployed
 /// binary always serves the page that matches its API. Served with a Content-Security-Policy that allows only
 /// this origin's own script and styles, and an ETag so a reload costs a 304.
@@ -47,7 +47,7 @@ internal sealed class DashboardAssets
         _assets = assets.ToFrozenDictionary(StringComparer.Ordinal);
     }
 
-    /// <summary>The embedded file names (index.html, dashboard.js, …).</summary>
+    /// <summary>The embedded file names (index.html, dashboard.js, chart.js, …).</summary>
     public IEnumerable<string> Names => _assets.Keys;
 
     /// <summary>Writes one asset, or returns false when there is none by that name (the caller answers 404).</summary>

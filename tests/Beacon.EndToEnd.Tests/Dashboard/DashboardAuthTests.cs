@@ -43,7 +43,7 @@ public sealed class DashboardAuthTests
         using var page = await browser.GetAsync(new Uri("/", UriKind.Relative));
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         Assert.Equal("text/html", page.Content.Headers.ContentType!.MediaType);
-        Assert.Contains("<script src=\"/dashboard/dashboard.js\"", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("<script type=\"module\" src=\"/dashboard/dashboard.js\"", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.StartsWith("default-src 'none'; script-src 'self';", page.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
         using var script = await browser.GetAsync(new Uri("/dashboard/dashboard.js", UriKind.Relative));
         Assert.Equal("text/javascript", script.Content.Headers.ContentType!.MediaType);
