@@ -5,7 +5,7 @@
 import { $, api } from './dom.js';
 import { LiveTable, loadMessage } from './events.js';
 import { loadCampaigns, loadLinks, loadOverview } from './metrics.js';
-import { loadMail, mail, selectMail, showPart } from './mail.js';
+import { leaveMail, loadMail, mail, selectMail, showPart } from './mail.js';
 import { loadQueues, loadWebhooks } from './status.js';
 
 const live = new LiveTable($('#events-table'), $('#stream-status'), false, 500);
@@ -40,6 +40,7 @@ function route() {
   for (const link of document.querySelectorAll('#tabs a')) link.classList.toggle('on', link.dataset.view === view);
   document.title = 'Beacon · ' + $('#view-' + view).dataset.title;
   $('.controls').classList.toggle('off', !['overview', 'campaigns', 'links'].includes(view)); // the range filters metrics only
+  if (view !== 'mail') leaveMail();
   current = { view, arg };
   refresh();
 }

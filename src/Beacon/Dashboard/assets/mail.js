@@ -8,6 +8,12 @@ const mailLive = new LiveTable($('#mail-events-table'), $('#mail-stream-status')
 
 export const mail = { selected: null, part: 'html', detail: null };
 
+/** Leaving the view closes its event stream: each open stream holds one of the server's 32 places. */
+export function leaveMail() {
+  mailLive.close();
+  mail.selected = null;
+}
+
 export async function loadMail(arg, deliveryMode) {
   const node = $('#mail-table');
   $('#mail-mode').textContent = deliveryMode === 'capture' ? 'capture mode: nothing leaves this machine'
