@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh Debian machine with the .NET SDK: installs what the end-to-end tests drive
-# (swaks, dnsmasq, postfix's smtp-sink, dkimverify, PostgreSQL 15), builds, runs every test project, and ends with one line "N passed, N failed".
+# (swaks, dnsmasq, postfix's smtp-sink, dkimverify, PostgreSQL 15, headless chromium), builds, runs every test project, and ends with one line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")"
 
@@ -10,6 +10,7 @@ command -v swaks >/dev/null 2>&1 || need+=(swaks)
 command -v smtp-sink >/dev/null 2>&1 || [ -x /usr/sbin/smtp-sink ] || need+=(postfix) # smtp-sink, smtp-source
 command -v dkimverify >/dev/null 2>&1 || need+=(python3-dkim)                    # verifies Beacon's DKIM signatures
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)              # the PostgreSQL event store's tests
+[ -x /usr/bin/chromium ] || need+=(chromium)                                     # the dashboard's browser test (headless)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi

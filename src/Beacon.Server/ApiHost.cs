@@ -1,6 +1,7 @@
 using System.Net;
 using Beacon.Api;
 using Beacon.Config;
+using Beacon.Dashboard;
 using Beacon.Events;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -11,7 +12,7 @@ using Microsoft.Extensions.Logging;
 namespace Beacon.Server;
 
 /// <summary>
-/// The API's own HTTP host (api.listen, default 127.0.0.1:8081): Message Events and Metrics APIs, and GET /metrics for Prometheus. A host of its
+/// The API's own HTTP host (api.listen, default 127.0.0.1:8081): Message Events and Metrics APIs, the dashboard, and GET /metrics for Prometheus. A host of its
 /// own for the reasons <see cref="TrackerHost"/> gives: its routes, keys and limits never answer on the tracker's
 /// port, nor the tracker's on this one. The event store is the main host's singleton, shared.
 /// </summary>
@@ -28,9 +29,15 @@ internal sealed class ApiHost : IAsyncDisposable
     /// <summary>The address actually bound (the configured port may be 0).</summary>
     public IPEndPoint BoundEndpoint { get; }
 
-    public static async Task<ApiHost> StartAsync(ApiOptions options, IEventStore store, Func<object> webhooks, TimeProvider time, ILoggerFactory loggerFactory, PrometheusExporter exporter)
+    public static async Task<ApiHost> StartAsync(ApiOptions options, IEventStore store, Func<object> webhooks, TimeProvider time, ILoggerFactory loggerFactory, PrometheusExporter exporter, DashboardEndpoints? dashboard = null)
     {
         var endpoint = ConfigLoader.TryParseEndpoint(options.Listen, out var parsed) ? parsed! : throw new ArgumentException(options.Listen);
+        if (options.Keys.Count == 0 && !IPAddress.IsLoopback(endpoint.Address))
+        {
+            // ConfigLoader refuses this too; checked again here so no path to the host can open the dashboard to the network without keys.
+            throw new ConfigException([$"api:listen: '{options.Listen}' is not a loopback address, and api:keys is empty; set api:keys to listen beyond this machine"]);
+        }
+
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "beacon-api" });
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggerFactory); // the main host's, so both log alike; not disposed by this host
@@ -50,7 +57,7 @@ internal sealed class ApiHost : IAsyncDisposable
 
         var app = builder.Build();
         app.UseRouting();
-        ApiRoutes.Map(app, new ApiKeys(options.Keys), store, store as IEventMetrics, webhooks, time, loggerFactory.CreateLogger("Beacon.Api"));
+        ApiRoutes.Map(app, new ApiKeys(options.Keys), store, store as IEventMetrics, webhooks, time, loggerFactory.CreateLogger("Beacon.Api"), dashboard);
         PrometheusEndpoint.Map(app, exporter);
         await app.StartAsync().ConfigureAwait(false);
         return new ApiHost(app, binding!.IPEndPoint!);

@@ -257,8 +257,9 @@ public sealed class BeaconServer : IAsyncDisposable
         {
             var webhooks = app.Services.GetRequiredService<WebhookService>();
             app.Services.GetRequiredService<WebhookMetrics>().Observe(webhooks);
+            var dashboard = new Dashboard.DashboardEndpoints(queue, app.Services.GetRequiredService<CaptureStore>(), options.Delivery.Mode, options.NodeName);
             apiHost = await ApiHost.StartAsync(options.Api, events.Store, () => webhooks.Status, app.Services.GetRequiredService<TimeProvider>(), app.Services.GetRequiredService<ILoggerFactory>(),
-                app.Services.GetRequiredService<PrometheusExporter>()).ConfigureAwait(false);
+                app.Services.GetRequiredService<PrometheusExporter>(), dashboard).ConfigureAwait(false);
         }
         catch
         {

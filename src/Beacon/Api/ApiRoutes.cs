@@ -1,3 +1,4 @@
+using Beacon.Dashboard;
 using Beacon.Events;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -11,7 +12,7 @@ namespace Beacon.Api;
 /// </summary>
 public static class ApiRoutes
 {
-    public static void Map(WebApplication app, ApiKeys keys, IEventStore store, IEventMetrics? metrics, Func<object> webhooks, TimeProvider time, ILogger logger)
+    public static void Map(WebApplication app, ApiKeys keys, IEventStore store, IEventMetrics? metrics, Func<object> webhooks, TimeProvider time, ILogger logger, DashboardEndpoints? dashboard = null)
     {
         app.Use(async (context, next) =>
         {
@@ -55,6 +56,7 @@ public static class ApiRoutes
 
         // Per webhook: last success, consecutive failures, last error, lag, dropped batches (docs/webhooks.md).
         app.MapGet("/api/v1/webhooks/status", () => Results.Json(new { results = webhooks() }));
+        dashboard?.Map(app, store, time, logger); // the page at / and its endpoints (docs/dashboard.md), behind the same keys
         app.MapFallback(context => ApiErrors.WriteAsync(context, StatusCodes.Status404NotFound, "Resource could not be found", $"no resource at {context.Request.Method} {context.Request.Path}", ApiErrors.NotFound));
     }
 }

@@ -29,35 +29,47 @@ public sealed class CaptureStore(string dataDir)
         File.Move(path + ".tmp", path, overwrite: true);
     }
 
-    /// <summary>Every captured copy, oldest message first.</summary>
-    public IEnumerable<(string Path, CapturedEnvelope Envelope)> List()
+    /// <summary>Every captured copy, oldest message first (message ids sort by time), or newest first.</summary>
+    public IEnumerable<(string Path, CapturedEnvelope Envelope)> List(bool newestFirst = false)
     {
         if (!Directory.Exists(Root))
         {
             yield break;
         }
 
-        foreach (var directory in Directory.EnumerateDirectories(Root).Order(StringComparer.Ordinal))
+        var directories = Directory.EnumerateDirectories(Root);
+        foreach (var directory in newestFirst ? directories.OrderDescending(StringComparer.Ordinal) : directories.Order(StringComparer.Ordinal))
         {
-            foreach (var meta in Directory.EnumerateFiles(directory, "*.json").Order(StringComparer.Ordinal))
+            var metas = Directory.EnumerateFiles(directory, "*.json");
+            foreach (var meta in newestFirst ? metas.OrderDescending(StringComparer.Ordinal) : metas.Order(StringComparer.Ordinal))
             {
-                var copy = Path.ChangeExtension(meta, ".eml");
-                CapturedEnvelope? envelope = null;
-                try
+                if (Read(meta) is { } found)
                 {
-                    envelope = JsonSerializer.Deserialize<CapturedEnvelope>(File.ReadAllBytes(meta), Json);
-                }
-                catch (Exception e) when (e is IOException or JsonException)
-                {
-                    // A half-written pair from a crash: the copy is written again when the recipient is retried.
-                }
-
-                if (envelope is not null && File.Exists(copy))
-                {
-                    yield return (copy, envelope);
+                    yield return found;
                 }
             }
         }
+    }
+
+    /// <summary>One copy by message id and recipient index; null when there is none (or only half of one). The
+    /// caller validates both (the dashboard's CapturedCopyId): they become a path here.</summary>
+    public (string Path, CapturedEnvelope Envelope)? Find(string messageId, int recipient) =>
+        Read(Path.ChangeExtension(CopyPath(messageId, recipient), ".json"));
+
+    private static (string Path, CapturedEnvelope Envelope)? Read(string meta)
+    {
+        var copy = Path.ChangeExtension(meta, ".eml");
+        CapturedEnvelope? envelope = null;
+        try
+        {
+            envelope = JsonSerializer.Deserialize<CapturedEnvelope>(File.ReadAllBytes(meta), Json);
+        }
+        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
+        {
+            // Missing, or a half-written pair from a crash: the copy is written again when the recipient is retried.
+        }
+
+        return envelope is not null && File.Exists(copy) ? (copy, envelope) : null;
     }
 
     private static readonly JsonSerializerOptions Json = new()

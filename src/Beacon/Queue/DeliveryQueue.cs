@@ -69,6 +69,18 @@ public sealed class DeliveryQueue : IAsyncDisposable
         }
     }
 
+    /// <summary>What waits where, right now: per destination its ready and deferred items, messages and workers.</summary>
+    public QueueSnapshot Snapshot()
+    {
+        List<WorkItem> deferred;
+        lock (_timers)
+        {
+            deferred = [.. _timers.UnorderedItems.Select(t => t.Element).Where(i => !i.Cancelled)];
+        }
+
+        return QueueSnapshot.Take(Messages, _destinations.Values, deferred);
+    }
+
     /// <summary>Starts delivering: <paramref name="worker"/> runs one connection's worth of a destination's items.</summary>
     public async Task StartAsync(IEnumerable<SpooledMessage> recovered, Func<DestinationQueue, CancellationToken, Task> worker)
     {

@@ -39,6 +39,9 @@ public sealed class DestinationQueue
 
     internal IEnumerable<Task> RunningWorkers => _running.Keys;
 
+    /// <summary>A moment's copy of the ready items (ConcurrentQueue enumerates a snapshot), for <see cref="QueueSnapshot"/>.</summary>
+    internal IEnumerable<WorkItem> ReadyItems => _items.Where(i => !i.Cancelled);
+
     internal void Post(WorkItem item)
     {
         _items.Enqueue(item);

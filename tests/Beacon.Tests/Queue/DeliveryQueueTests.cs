@@ -114,6 +114,28 @@ public sealed class DeliveryQueueTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_snapshot_counts_deferred_items_and_messages_per_destination()
+    {
+        Answer = (domain, _) => domain == "slow.example" ? DeliveryOutcome.Deferred : DeliveryOutcome.Delivered;
+        var first = Spool("a@fast.example", "b@slow.example", "c@slow.example");
+        var second = Spool("d@slow.example");
+        await StartAsync(first, second);
+        await WaitForAsync(() => _attempts.Count == 4 && _queue!.Waiting == 2 ? "yes" : null);
+
+        var snapshot = _queue!.Snapshot();
+        Assert.Equal((2, 2), (snapshot.Messages, snapshot.Deferred));
+        // fast.example's queue is empty now; slow.example waits with both messages (one item each) for the clock.
+        Assert.Equal(
+            [new DestinationSnapshot("slow.example", RouteKind.Mx, 2, 0, 2, 0, 20), new DestinationSnapshot("fast.example", RouteKind.Mx, 0, 0, 0, 0, 20)],
+            snapshot.Destinations);
+
+        Answer = (_, _) => DeliveryOutcome.Delivered;
+        _time.Advance(TimeSpan.FromSeconds(60));
+        await WaitForAsync(() => _queue.Messages == 0 ? "yes" : null);
+        Assert.All(_queue.Snapshot().Destinations, d => Assert.Equal((0, 0, 0), (d.Messages, d.Ready, d.Deferred)));
+    }
+
+    [Fact]
     public async Task After_a_restart_recipients_wait_for_their_stored_time_and_requested_bounces_happen()
     {
         var later = Spool("a@example.com") is var m ? m with { Recipients = [m.Recipients[0] with { NextAttemptAt = Start.AddSeconds(30), Attempts = 2 }] } : null!;
