@@ -274,8 +274,8 @@ public sealed class BeaconServer : IAsyncDisposable
             throw;
         }
 
-        logger.LogInformation("api: listening on {Endpoint}{Keys}; events in {Store}", apiHost.BoundEndpoint,
-            options.Api.Keys.Count == 0 ? " (no API keys: loopback only)" : string.Empty, events.Store is SqliteEventStore sqlite ? sqlite.Path : options.Events.Store);
+        logger.LogInformation("api: listening on {Endpoint}{Keys}, dashboard at http://{Dashboard}/, metrics at /metrics; events in {Store}", apiHost.BoundEndpoint,
+            options.Api.Keys.Count == 0 ? " (no API keys: loopback only)" : string.Empty, apiHost.BoundEndpoint, events.Store is SqliteEventStore sqlite ? sqlite.Path : options.Events.Store);
         return new BeaconServer(app, ingress, queue, events, dataLock, listeners, spool, trackerHost, apiHost);
     }
 
