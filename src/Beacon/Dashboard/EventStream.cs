@@ -109,8 +109,7 @@ internal sealed class EventStream(IEventStore store, TimeProvider time, Cancella
             }
         }
 
-        var newest = await store.SearchAsync(new EventQuery { PerPage = 1 }, cancellation).ConfigureAwait(false);
-        return newest.Events.Count > 0 ? newest.Events[0].Sequence : 0;
+        return await store.LatestSequenceAsync(cancellation).ConfigureAwait(false);
     }
 
     private async Task TailAsync(HttpResponse response, EventQuery filter, long cursor, CancellationToken cancellation)

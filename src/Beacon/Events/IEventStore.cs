@@ -18,6 +18,9 @@ public interface IEventStore : IAsyncDisposable
     /// optionally only of some types.</summary>
     Task<IReadOnlyList<StoredEvent>> ReadAfterAsync(long afterSequence, int limit, IReadOnlySet<EventType>? types, CancellationToken cancellation);
 
+    /// <summary>The sequence of the newest stored event, 0 when none: where a live tail starts.</summary>
+    Task<long> LatestSequenceAsync(CancellationToken cancellation);
+
     /// <summary>The Message Events API's search, newest first, with a cursor for the next page.</summary>
     Task<EventPage> SearchAsync(EventQuery query, CancellationToken cancellation);
 

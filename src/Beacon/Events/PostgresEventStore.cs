@@ -123,6 +123,12 @@ public sealed partial class PostgresEventStore : IEventStore, IEventMetrics
         return await ReadEventsAsync(command, cancellation).ConfigureAwait(false);
     }
 
+    public async Task<long> LatestSequenceAsync(CancellationToken cancellation)
+    {
+        await using var command = _dataSource.CreateCommand("SELECT COALESCE(MAX(sequence), 0) FROM beacon_events"); // the primary key's last entry
+        return (long)(await command.ExecuteScalarAsync(cancellation).ConfigureAwait(false))!;
+    }
+
     public async Task<EventPage> SearchAsync(EventQuery query, CancellationToken cancellation)
     {
         var perPage = Math.Max(query.PerPage, 1);

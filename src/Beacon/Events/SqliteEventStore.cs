@@ -163,6 +163,14 @@ public sealed class SqliteEventStore : IEventStore, IEventMetrics
         return await ReadAsync(command, cancellation).ConfigureAwait(false);
     }
 
+    public async Task<long> LatestSequenceAsync(CancellationToken cancellation)
+    {
+        await using var connection = Connect();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COALESCE(MAX(sequence), 0) FROM events"; // the rowid's B-tree: its last entry
+        return (long)(await command.ExecuteScalarAsync(cancellation).ConfigureAwait(false))!;
+    }
+
     public async Task<EventPage> SearchAsync(EventQuery query, CancellationToken cancellation)
     {
         await using var connection = Connect();

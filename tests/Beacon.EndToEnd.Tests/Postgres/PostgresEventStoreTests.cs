@@ -50,6 +50,7 @@ public sealed class PostgresEventStoreTests(PostgresServer server) : IAsyncLifet
         var read = await _store.ReadAfterAsync(0, 100, new HashSet<EventType> { EventType.Click, EventType.Open }, CancellationToken.None);
 
         Assert.Equal([EventType.Click, EventType.Open], read.Select(e => e.Type));
+        Assert.Equal(read[^1].Sequence, await _store.LatestSequenceAsync(CancellationToken.None));
     }
 
     [Fact]

@@ -178,6 +178,8 @@ public sealed class EventJournalTests : IDisposable
 
         public Task<EventPage> SearchAsync(EventQuery query, CancellationToken cancellation) => inner.SearchAsync(query, cancellation);
 
+        public Task<long> LatestSequenceAsync(CancellationToken cancellation) => inner.LatestSequenceAsync(cancellation);
+
         public Task<long> PurgeAsync(DateTimeOffset before, CancellationToken cancellation) => inner.PurgeAsync(before, cancellation);
 
         public Task<long> GetCursorAsync(string name, CancellationToken cancellation) => inner.GetCursorAsync(name, cancellation);

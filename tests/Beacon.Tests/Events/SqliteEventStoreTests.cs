@@ -31,6 +31,7 @@ public sealed class SqliteEventStoreTests : IAsyncDisposable
     [Fact]
     public async Task Appended_events_come_back_in_order_with_their_fields_and_json()
     {
+        Assert.Equal(0, await _store.LatestSequenceAsync(default));
         await _store.AppendAsync([Event(EventType.Injection, 0), Event(EventType.Delivery, 1), Event(EventType.Click, 2, link: "x")], default);
 
         var all = await _store.ReadAfterAsync(0, 10, null, default);
@@ -40,6 +41,7 @@ public sealed class SqliteEventStoreTests : IAsyncDisposable
         Assert.Equal(("m1", "t-m1", "c1", "a@example.com", Start.AddMinutes(2)), (click.MessageId, click.TransmissionId, click.CampaignId, click.Recipient, click.Timestamp));
         Assert.Equal("x", (string?)JsonNode.Parse(click.Json)!["msys"]!["track_event"]!["target_link_url"]);
 
+        Assert.Equal(3, await _store.LatestSequenceAsync(default));
         Assert.Equal([3L], (await _store.ReadAfterAsync(2, 10, null, default)).Select(e => e.Sequence));
         Assert.Equal([2L], (await _store.ReadAfterAsync(0, 10, new HashSet<EventType> { EventType.Delivery }, default)).Select(e => e.Sequence));
         Assert.Equal([1L, 2], (await _store.ReadAfterAsync(0, 2, null, default)).Select(e => e.Sequence));

@@ -40,6 +40,14 @@ internal sealed class InMemoryEventStore(TimeProvider time) : IEventStore
         }
     }
 
+    public Task<long> LatestSequenceAsync(CancellationToken cancellation)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult((long)_events.Count);
+        }
+    }
+
     public Task<EventPage> SearchAsync(EventQuery query, CancellationToken cancellation)
     {
         lock (_lock)
