@@ -75,12 +75,18 @@ public sealed class EventJournal : IDisposable
         var id = File.ReadAllText(idFile).Trim();
         var starts = SegmentsIn(directory);
         var start = starts.Count > 0 ? starts[^1] : 0;
-        var stream = new FileStream(SegmentPath(directory, start), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, 1 << 16);
-        var whole = WholeLength(stream);
+        var path = SegmentPath(directory, start);
+        long whole;
+        using (var scan = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite, 1 << 16))
+        {
+            whole = WholeLength(scan);
+        }
+
+        var stream = OpenForAppend(path, FileMode.OpenOrCreate);
         if (whole < stream.Length)
         {
             logger.LogWarning("events: journal segment {Segment} ends in a torn record after {Whole} of {Length} bytes (a crash during a write); cutting it there",
-                Path.GetFileName(stream.Name), whole, stream.Length);
+                Path.GetFileName(path), whole, stream.Length);
             stream.SetLength(whole);
             stream.Flush(flushToDisk: true);
         }
@@ -98,20 +104,64 @@ public sealed class EventJournal : IDisposable
             JournalRecord.Encode(item, _buffer, _json);
         }
 
-        _segment.Write(_buffer.Written);
-        _segment.Flush(flushToDisk: true);
-        var end = _segmentStart + _segment.Length;
-        if (_segment.Length >= _segmentLimit)
+        var before = _segment.Length;
+        try
         {
-            _segment.Dispose();
-            _segmentStart = end;
-            _segment = new FileStream(SegmentPath(_directory, end), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, 1 << 16);
-            DurableFile.SyncDirectory(_directory);
+            _segment.Write(_buffer.Written);
+            _segment.Flush(flushToDisk: true);
+        }
+        catch (IOException)
+        {
+            // Disk full or an I/O error part-way: cut the segment back, so the batch's retry does not follow a torn
+            // record (which would hide everything after it from the indexer).
+            TryCut(before);
+            throw;
         }
 
+        var end = _segmentStart + _segment.Length;
         Volatile.Write(ref _end, end);
+        if (_segment.Length >= _segmentLimit)
+        {
+            Rotate(end);
+        }
+
         return end;
     }
+
+    /// <summary>Starts the next segment at <paramref name="end"/>. If that fails, the current one grows past the
+    /// limit and the next append tries again.</summary>
+    private void Rotate(long end)
+    {
+        try
+        {
+            var next = OpenForAppend(SegmentPath(_directory, end), FileMode.CreateNew);
+            DurableFile.SyncDirectory(_directory);
+            _segment.Dispose();
+            _segment = next;
+            _segmentStart = end;
+        }
+        catch (IOException e)
+        {
+            _logger.LogError(e, "events: could not start a new journal segment at position {Position}; the current one goes on", end);
+        }
+    }
+
+    private void TryCut(long length)
+    {
+        try
+        {
+            _segment.SetLength(length);
+            _segment.Position = length;
+        }
+        catch (IOException e)
+        {
+            _logger.LogError(e, "events: could not cut the journal segment back to {Length} bytes after a failed write", length);
+        }
+    }
+
+    /// <summary>Unbuffered: every append is one whole batch, written and fsynced at once.</summary>
+    private static FileStream OpenForAppend(string path, FileMode mode) =>
+        new(path, mode, FileAccess.ReadWrite, FileShare.Read, bufferSize: 0);
 
     /// <summary>
     /// Reads whole records from <paramref name="position"/> up to <see cref="End"/>, at most <paramref name="max"/>,
