@@ -13,7 +13,7 @@ namespace Beacon.Events;
 /// </summary>
 public sealed class BeaconEvent
 {
-    // Field name → string or JsonNode, in the order set. A list, not a JsonObject: an event has about 20 fields, is
+    // Field name → string, string list (a JSON array of strings) or JsonNode, in the order set. A list, not a JsonObject: an event has about 20 fields, is
     // built once on a hot path (every click, every recipient) and written once; a dictionary and a node per
     // value cost more than the linear look-ups they save.
     private readonly List<KeyValuePair<string, object>> _fields = new(24);
@@ -44,7 +44,13 @@ public sealed class BeaconEvent
             {
                 if (name == field)
                 {
-                    return value as string ?? (value is JsonValue node && node.TryGetValue<string>(out var text) ? text : ((JsonNode)value).ToJsonString(Output));
+                    return value switch
+                    {
+                        string text => text,
+                        IReadOnlyList<string> list => JsonSerializer.Serialize(list, Output),
+                        JsonValue node when node.TryGetValue<string>(out var text) => text,
+                        _ => ((JsonNode)value).ToJsonString(Output),
+                    };
                 }
             }
 
@@ -63,6 +69,17 @@ public sealed class BeaconEvent
     }
 
     public BeaconEvent Set(string field, long value) => Set(field, value.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>A JSON array of strings (tags, reasons), without a JsonNode per element.</summary>
+    public BeaconEvent Set(string field, IReadOnlyList<string>? values)
+    {
+        if (values is not null)
+        {
+            Put(field, values);
+        }
+
+        return this;
+    }
 
     public BeaconEvent Set(string field, JsonNode? value)
     {
@@ -132,14 +149,24 @@ public sealed class BeaconEvent
         writer.WriteStartObject(Type.Category());
         foreach (var (name, value) in _fields)
         {
-            if (value is string text)
+            switch (value)
             {
-                writer.WriteString(name, text);
-            }
-            else
-            {
-                writer.WritePropertyName(name);
-                ((JsonNode)value).WriteTo(writer, Output);
+                case string text:
+                    writer.WriteString(name, text);
+                    break;
+                case IReadOnlyList<string> list:
+                    writer.WriteStartArray(name);
+                    foreach (var item in list)
+                    {
+                        writer.WriteStringValue(item);
+                    }
+
+                    writer.WriteEndArray();
+                    break;
+                default:
+                    writer.WritePropertyName(name);
+                    ((JsonNode)value).WriteTo(writer, Output);
+                    break;
             }
         }
 

@@ -39,7 +39,7 @@ public sealed class EngagementEvents(MessageIdGenerator ids, string nodeName, Ti
             .Set("rcpt_to", link.Recipient.ToLowerInvariant())
             .Set("raw_rcpt_to", link.Recipient)
             .Set("rcpt_meta", Metadata(link.Metadata))
-            .Set("rcpt_tags", new JsonArray([.. link.Tags.Select(t => JsonValue.Create(t))]))
+            .Set("rcpt_tags", link.Tags)
             .Set("ip_address", request.Address?.ToString())
             .Set("user_agent", request.UserAgent)
             .Set("accept_language", request.AcceptLanguage)
@@ -48,7 +48,7 @@ public sealed class EngagementEvents(MessageIdGenerator ids, string nodeName, Ti
             .Set("delv_method", "esmtp")
             .Set("node_name", link.NodeName ?? nodeName)
             .Set("classification", verdict.Classification.Name())
-            .Set("classification_reasons", new JsonArray([.. verdict.Reasons.Names().Select(r => JsonValue.Create(r))]));
+            .Set("classification_reasons", [.. verdict.Reasons.Names()]);
         return verdict.FirstHuman ? item.Set("first_human", JsonValue.Create(true)) : item;
     }
 
