@@ -54,7 +54,9 @@ public sealed class DsnDeliveryTests
         Assert.Contains("Subject: hello", dsn.Text, StringComparison.Ordinal);
 
         // The report is not an injection; its own delivery is evented like any message's, from the null sender.
-        Assert.Equal(["nobody@example.test", "carol@example.test"], beacon.ReadEvents("injection").Select(i => (string?)i["rcpt_to"]));
+        // Events reach the store through the journal, a moment after the mail: wait for them, then compare.
+        var injections = await beacon.WaitForEventsAsync("injection", 2);
+        Assert.Equal(["nobody@example.test", "carol@example.test"], injections.Select(i => (string?)i["rcpt_to"]));
         var deliveries = await beacon.WaitForEventsAsync("delivery", 2);
         Assert.Single(deliveries, d => (string?)d["msg_from"] == string.Empty && (string?)d["rcpt_to"] == "sender@example.org");
         await BeaconInstance.WaitUntilAsync(() => !beacon.Queue.Any(), "the spool to be empty");
