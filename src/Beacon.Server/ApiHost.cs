@@ -32,10 +32,10 @@ internal sealed class ApiHost : IAsyncDisposable
     public static async Task<ApiHost> StartAsync(ApiOptions options, IEventStore store, Func<object> webhooks, TimeProvider time, ILoggerFactory loggerFactory, PrometheusExporter exporter, DashboardEndpoints? dashboard = null)
     {
         var endpoint = ConfigLoader.TryParseEndpoint(options.Listen, out var parsed) ? parsed! : throw new ArgumentException(options.Listen);
-        if (options.Keys.Count == 0 && !IPAddress.IsLoopback(endpoint.Address))
+        if (options.ExposureError(endpoint) is { } exposure)
         {
             // ConfigLoader refuses this too; checked again here so no path to the host can open the dashboard to the network without keys.
-            throw new ConfigException([$"api:listen: '{options.Listen}' is not a loopback address, and api:keys is empty; set api:keys to listen beyond this machine"]);
+            throw new ConfigException([exposure]);
         }
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "beacon-api" });

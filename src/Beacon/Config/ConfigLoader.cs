@@ -243,10 +243,9 @@ public static class ConfigLoader
         {
             errors.Add($"api:listen: '{api.Listen}' is not address:port (IPv6 as [::1]:8081)");
         }
-        else if (api.Keys.Count == 0 && !IPAddress.IsLoopback(endpoint!.Address))
+        else if (api.ExposureError(endpoint!) is { } exposure)
         {
-            // Events carry recipients' addresses: without keys the API answers only on this machine.
-            errors.Add($"api:listen: '{api.Listen}' is not a loopback address, and api:keys is empty; set api:keys to listen beyond this machine");
+            errors.Add(exposure);
         }
 
         for (var i = 0; i < api.Keys.Count; i++)

@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.Extensions.Configuration;
 
 namespace Beacon.Config;
@@ -28,4 +29,12 @@ public sealed class ApiOptions
     /// <summary>Accepted API keys, sent as the Authorization header. Empty: no key needed, loopback binds only.</summary>
     [ConfigurationKeyName("keys")]
     public List<string> Keys { get; set; } = [];
+
+    /// <summary>
+    /// Why <paramref name="endpoint"/> may not be listened on with these keys, or null. Events carry recipients'
+    /// addresses and the dashboard shows the mail: without keys the API answers only on this machine.
+    /// </summary>
+    public string? ExposureError(IPEndPoint endpoint) => Keys.Count == 0 && !IPAddress.IsLoopback(endpoint.Address)
+        ? $"api:listen: '{Listen}' is not a loopback address, and api:keys is empty; set api:keys to listen beyond this machine"
+        : null;
 }

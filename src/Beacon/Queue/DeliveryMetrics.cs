@@ -39,11 +39,11 @@ public sealed class DeliveryMetrics : IDisposable
             return;
         }
 
-        Meter.CreateObservableGauge("beacon.queue.ready", () => queue.CountByDestination().Select(d => Measure(d.Ready, d.Destination)), "{item}",
+        Meter.CreateObservableGauge("beacon.queue.ready", () => Busy(queue).Select(d => Measure(d.Ready, d.Destination)), "{item}",
             "Work items (some recipients of one message) ready for delivery and not yet taken by a connection, per destination. High and growing means the destination's connections (max_connections) cannot keep up.");
-        Meter.CreateObservableGauge("beacon.queue.retrying", () => queue.CountByDestination().Select(d => Measure(d.Retrying, d.Destination)), "{item}",
+        Meter.CreateObservableGauge("beacon.queue.retrying", () => Busy(queue).Select(d => Measure(d.Deferred, d.Destination)), "{item}",
             "Work items waiting for their retry time after a temporary failure, per destination. High means that destination is deferring or unreachable.");
-        Meter.CreateObservableGauge("beacon.queue.workers", () => queue.CountByDestination().Select(d => Measure(d.Workers, d.Destination)), "{connection}",
+        Meter.CreateObservableGauge("beacon.queue.workers", () => Busy(queue).Select(d => Measure(d.Workers, d.Destination)), "{connection}",
             "Delivery connections (workers) running, per destination. Constantly at the destination's max_connections means it is the bottleneck.");
         Meter.CreateObservableGauge("beacon.queue.messages", () => (long)queue.Messages, "{message}",
             "Messages the delivery queue holds (with at least one unfinished recipient). High and growing means delivery is slower than injection or destinations defer.");
@@ -82,6 +82,10 @@ public sealed class DeliveryMetrics : IDisposable
         >= 20 and <= 24 or 40 or 60 or 70 or 100 => "soft",
         _ => "undetermined",
     };
+
+    /// <summary>The destinations with anything ready, deferred or running (the dashboard's snapshot, idle ones left out).</summary>
+    private static IEnumerable<DestinationSnapshot> Busy(DeliveryQueue queue) =>
+        queue.Snapshot().Destinations.Where(d => d.Ready > 0 || d.Deferred > 0 || d.Workers > 0);
 
     private static Measurement<long> Measure(long value, string destination) => new(value, new KeyValuePair<string, object?>("destination", destination));
 }

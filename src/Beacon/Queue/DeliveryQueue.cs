@@ -176,30 +176,6 @@ public sealed class DeliveryQueue : IAsyncDisposable
         return true;
     }
 
-    /// <summary>Per destination with anything to do: items ready, items waiting for their retry time, connections running.</summary>
-    public IReadOnlyList<(string Destination, long Ready, long Retrying, long Workers)> CountByDestination()
-    {
-        Dictionary<string, int> retrying;
-        lock (_timers)
-        {
-            retrying = _timers.UnorderedItems.Where(t => !t.Element.Cancelled).GroupBy(t => t.Element.Route.Key).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
-        }
-
-        var result = new List<(string, long, long, long)>();
-        foreach (var destination in _destinations.Values)
-        {
-            var waiting = retrying.Remove(destination.Route.Key, out var count) ? count : 0;
-            if (destination.Ready > 0 || destination.Workers > 0 || waiting > 0)
-            {
-                result.Add((destination.Route.Key, destination.Ready, waiting, destination.Workers));
-            }
-        }
-
-        // Waiting for a retry of a destination never posted to in this process (recovered from the spool).
-        result.AddRange(retrying.Select(r => (r.Key, 0L, (long)r.Value, 0L)));
-        return result;
-    }
-
     /// <summary>How long the oldest message the queue holds has been there (zero when empty).</summary>
     public TimeSpan OldestAge()
     {

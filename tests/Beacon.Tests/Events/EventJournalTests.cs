@@ -105,7 +105,7 @@ public sealed class EventJournalTests : IDisposable
     {
         using var journal = EventJournal.Open(JournalDir, NullLogger.Instance, segmentLimit: 4 * 1024);
         journal.Append(Events(0, 20));
-        var first = journal.Append(Events(20, 20));
+        journal.Append(Events(20, 20));
         journal.Append(Events(40, 20));
         var segments = Directory.GetFiles(JournalDir, "*.journal").Order().ToList();
         Assert.True(segments.Count >= 3);
@@ -119,7 +119,6 @@ public sealed class EventJournalTests : IDisposable
 
         Assert.True(File.Exists(Path.ChangeExtension(segments[0], ".damaged")));
         Assert.Equal(Records(20, 40), all); // the first segment held the first batch exactly
-        Assert.True(first > 0);
     }
 
     [Fact]
