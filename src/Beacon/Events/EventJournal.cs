@@ -95,13 +95,39 @@ public sealed class EventJournal : IDisposable
         return new EventJournal(directory, id, stream, start, segmentLimit, logger);
     }
 
+    /// <summary>Bytes added and not yet flushed.</summary>
+    public int PendingBytes => _buffer.Length;
+
+    /// <summary>Events added and not yet flushed.</summary>
+    public int PendingCount { get; private set; }
+
     /// <summary>Writes the events and fsyncs them; returns the new <see cref="End"/>. One writer at a time.</summary>
     public long Append(IReadOnlyList<BeaconEvent> events)
     {
-        _buffer.Clear();
         foreach (var item in events)
         {
-            JournalRecord.Encode(item, _buffer, _json);
+            Add(item);
+        }
+
+        return Flush();
+    }
+
+    /// <summary>Encodes an event into the pending bytes: it is durable, and readable, after the next <see cref="Flush"/>.</summary>
+    public void Add(BeaconEvent item)
+    {
+        JournalRecord.Encode(item, _buffer, _json);
+        PendingCount++;
+    }
+
+    /// <summary>
+    /// Writes the pending bytes and fsyncs them; returns the new <see cref="End"/>. When this throws, the segment is
+    /// cut back and the pending bytes are kept, so a retry writes them again whole.
+    /// </summary>
+    public long Flush()
+    {
+        if (_buffer.Length == 0)
+        {
+            return End;
         }
 
         var before = _segment.Length;
@@ -112,12 +138,14 @@ public sealed class EventJournal : IDisposable
         }
         catch (IOException)
         {
-            // Disk full or an I/O error part-way: cut the segment back, so the batch's retry does not follow a torn
-            // record (which would hide everything after it from the indexer).
+            // Disk full or an I/O error part-way: cut the segment back, so the retry does not follow a torn record
+            // (which would hide everything after it from the indexer).
             TryCut(before);
             throw;
         }
 
+        _buffer.Clear();
+        PendingCount = 0;
         var end = _segmentStart + _segment.Length;
         Volatile.Write(ref _end, end);
         if (_segment.Length >= _segmentLimit)
@@ -159,7 +187,7 @@ public sealed class EventJournal : IDisposable
         }
     }
 
-    /// <summary>Unbuffered: every append is one whole batch, written and fsynced at once.</summary>
+    /// <summary>Unbuffered: every flush is one whole batch of records, written and fsynced at once.</summary>
     private static FileStream OpenForAppend(string path, FileMode mode) =>
         new(path, mode, FileAccess.ReadWrite, FileShare.Read, bufferSize: 0);
 

@@ -62,6 +62,33 @@ public sealed class EventJournalTests : IDisposable
     }
 
     [Fact]
+    public void Added_events_are_neither_readable_nor_kept_until_flushed()
+    {
+        using (var journal = EventJournal.Open(JournalDir, NullLogger.Instance))
+        {
+            journal.Append(Events(0, 3));
+            var end = journal.End;
+            foreach (var item in Events(3, 4))
+            {
+                journal.Add(item);
+            }
+
+            Assert.Equal(end, journal.End);
+            Assert.Equal(Records(0, 3), ReadAll(journal));
+            Assert.Equal(4, journal.PendingCount);
+
+            Assert.True(journal.Flush() > end);
+            Assert.Equal(0, journal.PendingBytes);
+            Assert.Equal(Records(0, 7), ReadAll(journal));
+
+            journal.Add(Event(7)); // never flushed: a crash now loses it, and only it
+        }
+
+        using var reopened = EventJournal.Open(JournalDir, NullLogger.Instance);
+        Assert.Equal(Records(0, 7), ReadAll(reopened));
+    }
+
+    [Fact]
     public void Segments_before_a_stored_position_are_deleted_and_reading_goes_on_after_them()
     {
         using var journal = EventJournal.Open(JournalDir, NullLogger.Instance, segmentLimit: 8 * 1024);
