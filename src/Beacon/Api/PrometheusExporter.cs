@@ -21,7 +21,8 @@ public sealed class PrometheusExporter : IDisposable
 {
     public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
 
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string, string?, string?, string?, string?), string> LabelCache = new();
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string, string?, string?, string?, string?), string> LabelCache =
+        new(new TagKeyComparer());
 
     private readonly HashSet<Meter> _meters;
     private readonly MeterListener _listener = new();
@@ -226,6 +227,24 @@ public sealed class PrometheusExporter : IDisposable
         double.NaN => "NaN",
         _ => value.ToString("R", CultureInfo.InvariantCulture),
     };
+
+    /// <summary>
+    /// Tags are nearly always string literals, the same instances on every call: equality tries the reference before
+    /// the characters, and the hash takes each string's length and two characters instead of every character (the
+    /// few combinations an instrument has rarely share them; equality settles any that do).
+    /// </summary>
+    private sealed class TagKeyComparer : IEqualityComparer<(string, string, string?, string?, string?, string?)>
+    {
+        public bool Equals((string, string, string?, string?, string?, string?) x, (string, string, string?, string?, string?, string?) y) =>
+            Same(x.Item1, y.Item1) && Same(x.Item2, y.Item2) && Same(x.Item3, y.Item3) && Same(x.Item4, y.Item4) && Same(x.Item5, y.Item5) && Same(x.Item6, y.Item6);
+
+        public int GetHashCode((string, string, string?, string?, string?, string?) key) =>
+            HashCode.Combine(Cheap(key.Item1), Cheap(key.Item2), Cheap(key.Item3), Cheap(key.Item4), Cheap(key.Item5), Cheap(key.Item6));
+
+        private static bool Same(string? a, string? b) => ReferenceEquals(a, b) || string.Equals(a, b, StringComparison.Ordinal);
+
+        private static int Cheap(string? text) => text is null or "" ? 0 : (text.Length << 16) ^ (text[0] << 8) ^ text[^1];
+    }
 
     /// <summary>One instrument's values by label set: totals for synchronous instruments, the last observation for observable ones.</summary>
     private sealed class Series(Instrument instrument)

@@ -18,6 +18,10 @@ public sealed class BeaconEvent
     // value cost more than the linear look-ups they save.
     private readonly List<KeyValuePair<string, object>> _fields = new(24);
 
+    // A 64-bit filter of the names set so far (a bit per name's length and last character): a name whose bit is
+    // clear is new, and is appended without comparing it with every field before it.
+    private ulong _names;
+
     public BeaconEvent(EventType type, string eventId, DateTimeOffset timestamp)
     {
         Type = type;
@@ -48,6 +52,7 @@ public sealed class BeaconEvent
                     {
                         string text => text,
                         IReadOnlyList<string> list => JsonSerializer.Serialize(list, Output),
+                        RawJson raw => raw.ToString(),
                         JsonValue node when node.TryGetValue<string>(out var text) => text,
                         _ => ((JsonNode)value).ToJsonString(Output),
                     };
@@ -82,6 +87,17 @@ public sealed class BeaconEvent
     }
 
     public BeaconEvent Set(string field, JsonNode? value)
+    {
+        if (value is not null)
+        {
+            Put(field, value);
+        }
+
+        return this;
+    }
+
+    /// <summary>A JSON value already serialized (and checked by <see cref="RawJson.TryObject"/>), written as it is.</summary>
+    public BeaconEvent Set(string field, RawJson? value)
     {
         if (value is not null)
         {
@@ -163,6 +179,10 @@ public sealed class BeaconEvent
 
                     writer.WriteEndArray();
                     break;
+                case RawJson raw:
+                    writer.WritePropertyName(name);
+                    writer.WriteRawValue(raw.Utf8, skipInputValidation: true);
+                    break;
                 default:
                     writer.WritePropertyName(name);
                     ((JsonNode)value).WriteTo(writer, Output);
@@ -179,6 +199,14 @@ public sealed class BeaconEvent
     /// <summary>Sets a field, in place if it is set already (a later value wins, as in a JSON object).</summary>
     private void Put(string field, object value)
     {
+        var bit = 1UL << (int)(((uint)field.Length * 7 + (field.Length > 0 ? field[^1] : 0u)) & 63);
+        if ((_names & bit) == 0)
+        {
+            _names |= bit;
+            _fields.Add(new(field, value));
+            return;
+        }
+
         for (var i = 0; i < _fields.Count; i++)
         {
             if (_fields[i].Key == field)

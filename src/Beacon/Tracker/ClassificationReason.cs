@@ -48,8 +48,15 @@ public static class ClassificationReasons
         (ClassificationReason.NoUserAgent, "no_user_agent"),
     ];
 
+    // Eight flags: every combination's list is built once (256 small arrays), so an event takes a shared list
+    // instead of enumerating and allocating on each open and click.
+    private static readonly string[][] Lists = [.. Enumerable.Range(0, 1 << All.Length).Select(bits => Build((ClassificationReason)bits).ToArray())];
+
     /// <summary>The "classification_reasons" values, in a fixed order.</summary>
-    public static IEnumerable<string> Names(this ClassificationReason reasons)
+    public static IReadOnlyList<string> Names(this ClassificationReason reasons) =>
+        (uint)reasons < (uint)Lists.Length ? Lists[(int)reasons] : [.. Build(reasons)];
+
+    private static IEnumerable<string> Build(ClassificationReason reasons)
     {
         foreach (var (reason, name) in All)
         {
