@@ -268,7 +268,7 @@ internal static class Verbs
         }
 
         var headers = new List<string>();
-        using (var body = new StreamReader(spool.OpenBody(id), Encoding.UTF8))
+        using (var body = new StreamReader(spool.OpenBody(message), Encoding.UTF8))
         {
             while (body.ReadLine() is { Length: > 0 } line)
             {

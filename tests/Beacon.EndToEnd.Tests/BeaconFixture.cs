@@ -50,10 +50,21 @@ public sealed class BeaconInstance : IAsyncDisposable
     public static void AddUser(BeaconOptions options) =>
         Listener(options).Auth.Users.Add(new UserOptions { Username = "app", PasswordHash = PasswordHash.Create("secret", 1000), CustomerId = "42" });
 
+    /// <summary>A spooled body as delivery reads it: Beacon's Received header and the content.</summary>
+    public byte[] Body(string messageId)
+    {
+        var message = Server.Spool.TryRead(messageId);
+        Assert.NotNull(message);
+        using var body = Server.Spool.OpenBody(message);
+        using var copy = new MemoryStream();
+        body.CopyTo(copy);
+        return copy.ToArray();
+    }
+
     /// <summary>A spooled body without the Received header Beacon prepends: exactly the content the client sent.</summary>
     public byte[] Content(string messageId)
     {
-        var body = File.ReadAllBytes(Server.Spool.BodyPath(messageId));
+        var body = Body(messageId);
         Assert.True(body.AsSpan().StartsWith("Received: "u8), "the body starts with Beacon's Received header");
 
         // The header is one line plus continuation lines starting with a tab.

@@ -47,19 +47,27 @@ public sealed partial class CrashSafetyTests
         foreach (var (id, payload) in acknowledged)
         {
             Assert.True(queued.ContainsKey(id), $"acknowledged message {id} is missing after the crash");
-            AssertBody(File.ReadAllBytes(spool.BodyPath(id)), payload);
+            AssertBody(ReadBody(spool, queued[id]), payload);
         }
 
         // Messages committed whose 250 never reached the client may exist; they must be whole, never partial.
         var payloads = attempted.Values.Select(p => Convert.ToHexString(SHA256.HashData(p))).ToHashSet();
         foreach (var message in queued.Values)
         {
-            var body = File.ReadAllBytes(spool.BodyPath(message.MessageId));
+            var body = ReadBody(spool, message);
             Assert.Equal(message.Size, body.Length);
             Assert.Contains(Convert.ToHexString(SHA256.HashData(body.AsSpan(ReceivedHeaderLength(body)))), payloads);
         }
 
         Assert.Empty(Directory.GetFiles(spool.IncomingDir));
+    }
+
+    private static byte[] ReadBody(Beacon.Spool.SpoolStore spool, Beacon.Spool.SpooledMessage message)
+    {
+        using var body = spool.OpenBody(message);
+        using var copy = new MemoryStream();
+        body.CopyTo(copy);
+        return copy.ToArray();
     }
 
     private static void AssertBody(byte[] stored, byte[] payload)

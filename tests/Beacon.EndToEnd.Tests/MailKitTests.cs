@@ -29,7 +29,7 @@ public sealed class MailKitTests
         var message = Assert.Single(beacon.Queue);
         Assert.Equal("app", message.AuthUser);
         Assert.Equal("rcpt@example.com", Assert.Single(message.Recipients).Address);
-        Assert.Contains("with ESMTPSA id " + message.MessageId, File.ReadAllText(beacon.Server.Spool.BodyPath(message.MessageId)));
+        Assert.Contains("with ESMTPSA id " + message.MessageId, System.Text.Encoding.UTF8.GetString(beacon.Body(message.MessageId)));
         var injection = Assert.Single(await beacon.WaitForEventsAsync("injection"));
         Assert.Equal("42", (string?)injection["customer_id"]);
         Assert.Equal(message.MessageId, (string?)injection["message_id"]);

@@ -27,7 +27,7 @@ internal sealed class CopyWriter(MessageRenderer renderer, LinkBuilder links, Dk
             : new MemoryStream((int)Math.Min(message.Size + 4096, InMemoryLimit));
         try
         {
-            using (var body = spool.OpenBody(message.MessageId))
+            using (var body = spool.OpenBody(message))
             {
                 var report = renderer.Render(body, output, Options(message, recipient));
                 facts = Facts(recipient, report);

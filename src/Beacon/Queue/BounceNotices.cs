@@ -56,7 +56,7 @@ public sealed class BounceNotices(DeliveryOptions options, SpoolStore spool, Mes
         try
         {
             byte[] body;
-            using (var stream = spool.OpenBody(original.MessageId))
+            using (var stream = spool.OpenBody(original))
             {
                 body = DsnWriter.Write(report, stream, now);
             }

@@ -35,8 +35,9 @@ internal static partial class DurableFile
         }
     }
 
-    /// <summary>Writes a whole file through a temporary name: write, fsync, rename over the target, fsync the directory.</summary>
-    public static void WriteAtomically(string path, ReadOnlySpan<byte> content, bool syncDirectory = true)
+    /// <summary>Writes a whole file through a temporary name: write, fsync, rename over the target (or, with
+    /// <paramref name="createOnly"/>, throw if it exists), fsync the directory.</summary>
+    public static void WriteAtomically(string path, ReadOnlySpan<byte> content, bool syncDirectory = true, bool createOnly = false)
     {
         var temporary = path + ".tmp";
         using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 4096))
@@ -45,7 +46,16 @@ internal static partial class DurableFile
             stream.Flush(flushToDisk: true);
         }
 
-        File.Move(temporary, path, overwrite: true);
+        try
+        {
+            File.Move(temporary, path, overwrite: !createOnly);
+        }
+        catch (IOException) when (createOnly)
+        {
+            File.Delete(temporary);
+            throw;
+        }
+
         if (syncDirectory)
         {
             SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);

@@ -12,6 +12,7 @@ public sealed class IncomingMessage : IContentSink, IDisposable
     private FileStream _stream;
     private readonly long _limit;
     private long _content;
+    private int _finished;
 
     // The first octets of the message stay in memory as well, so the header section can be read at the end of
     // DATA without opening the file again (an extra open per message costs measurable kernel time).
@@ -115,7 +116,17 @@ public sealed class IncomingMessage : IContentSink, IDisposable
         _headLength += take;
     }
 
+    /// <summary>Writes bytes after the message that are not part of it (the spool's metadata trailer).</summary>
+    internal void Append(ReadOnlySpan<byte> bytes)
+    {
+        _stream.Seek(0, SeekOrigin.End);
+        _stream.Write(bytes);
+    }
+
     internal void FlushToDisk() => _stream.Flush(flushToDisk: true);
+
+    /// <summary>True the first time only: the spool counts bodies being received.</summary>
+    internal bool MarkFinished() => Interlocked.Exchange(ref _finished, 1) == 0;
 
     public void Dispose() => _stream.Dispose();
 }

@@ -18,10 +18,11 @@ public sealed class SpoolStoreTests : IDisposable
         var body = "Subject: hi\r\n\r\nhello\r\n"u8.ToArray();
         await CommitAsync(spool, "00000000000000000001", body);
 
-        Assert.Equal(body, File.ReadAllBytes(spool.BodyPath("00000000000000000001")));
         var message = Assert.Single(spool.List());
+        Assert.Equal(body, ReadBody(spool, message));
         Assert.Equal("rcpt@example.com", Assert.Single(message.Recipients).Address);
-        Assert.Equal(["00000000000000000001.eml", "00000000000000000001.json"], Directory.GetFiles(spool.QueueDir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(["00000000000000000001.eml"], Names(spool.QueueDir)); // one file per message: the metadata trails the body
+        Assert.Equal(0, spool.Count() - 1);
         Assert.Single(new SpoolStore(_dataDir, NullLogger.Instance).Recover());
     }
 
@@ -61,23 +62,63 @@ public sealed class SpoolStoreTests : IDisposable
     {
         var spool = new SpoolStore(_dataDir, NullLogger.Instance);
         await CommitAsync(spool, "00000000000000000010", "good\r\n"u8.ToArray());
-        await CommitAsync(spool, "00000000000000000011", "truncated later\r\n"u8.ToArray());
+        var updated = await CommitAsync(spool, "00000000000000000017", "state changed since\r\n"u8.ToArray());
+        spool.Update(updated with { Recipients = [updated.Recipients[0] with { Attempts = 2 }] });
+        await CommitAsync(spool, "00000000000000000011", "trailer damaged later\r\n"u8.ToArray());
         await CommitAsync(spool, "00000000000000000012", "meta corrupted later\r\n"u8.ToArray());
         File.WriteAllText(Path.Combine(spool.IncomingDir, "00000000000000000013.eml.copy"), "a rendered copy");
         File.WriteAllText(Path.Combine(spool.QueueDir, "00000000000000000014.eml"), "half a DATA: metadata never written");
         File.WriteAllText(Path.Combine(spool.QueueDir, "00000000000000000016.eml.new"), "a header rewrite cut short");
         File.WriteAllText(Path.Combine(spool.QueueDir, "00000000000000000015.json.tmp"), "{");
-        File.WriteAllText(spool.BodyPath("00000000000000000011"), "trunc");
+        File.WriteAllText(Path.Combine(spool.QueueDir, "00000000000000000018.json"), "{}"); // a removal cut short: no body
+        FlipByte(spool.BodyPath("00000000000000000011"), fromEnd: 20);
         File.WriteAllText(Path.Combine(spool.QueueDir, "00000000000000000012.json"), "{ not json");
 
         var recovered = new SpoolStore(_dataDir, NullLogger.Instance).Recover();
 
-        Assert.Equal(["00000000000000000010"], recovered.Select(m => m.MessageId));
+        Assert.Equal(["00000000000000000010", "00000000000000000017"], recovered.Select(m => m.MessageId));
+        Assert.Equal(2, recovered[1].Recipients[0].Attempts);
         Assert.Empty(Directory.GetFiles(spool.IncomingDir));
-        Assert.Equal(["00000000000000000010.eml", "00000000000000000010.json"], Names(spool.QueueDir));
-        Assert.Equal(
-            ["00000000000000000011.eml", "00000000000000000011.json", "00000000000000000012.eml", "00000000000000000012.json"],
-            Names(spool.QuarantineDir));
+        Assert.Equal(["00000000000000000010.eml", "00000000000000000017.eml", "00000000000000000017.json"], Names(spool.QueueDir));
+        Assert.Equal(["00000000000000000011.eml", "00000000000000000012.eml", "00000000000000000012.json"], Names(spool.QuarantineDir));
+    }
+
+    [Fact]
+    public void Messages_spooled_by_the_earlier_layout_a_body_and_a_metadata_file_are_still_read_and_checked()
+    {
+        var spool = new SpoolStore(_dataDir, NullLogger.Instance);
+        foreach (var (id, body, size) in new[] { ("00000000000000000030", "whole\r\n", 7L), ("00000000000000000031", "trunc", 40L) })
+        {
+            File.WriteAllText(spool.BodyPath(id), body);
+            File.WriteAllText(Path.Combine(spool.QueueDir, id + ".json"), $$"""
+                {"version":1,"message_id":"{{id}}","transmission_id":"1","received_at":"2026-11-27T00:00:00+00:00","mail_from":"a@example.org",
+                 "size":{{size}},"listener":"default","remote_ip":"127.0.0.1","recipients":[{"address":"b@example.com"}]}
+                """);
+        }
+
+        var recovered = new SpoolStore(_dataDir, NullLogger.Instance).Recover();
+
+        var message = Assert.Single(recovered);
+        Assert.Equal("whole\r\n"u8.ToArray(), ReadBody(spool, message));
+        Assert.Equal(["00000000000000000031.eml", "00000000000000000031.json"], Names(spool.QuarantineDir));
+    }
+
+    [Fact]
+    public async Task Content_that_ends_like_a_trailer_is_not_taken_for_one_without_the_spools_key()
+    {
+        var spool = new SpoolStore(_dataDir, NullLogger.Instance);
+        var forged = await CommitAsync(spool, "00000000000000000040", "hello\r\n"u8.ToArray());
+        var trailer = File.ReadAllBytes(spool.BodyPath(forged.MessageId))[7..];
+
+        // A client's BDAT content ending with a well-formed trailer of its own making, its key guessed wrong; the
+        // transaction never commits (Beacon stops mid-transaction).
+        trailer[^1] ^= 0xFF;
+        var incoming = spool.Begin("00000000000000000041", "1", 1_000_000);
+        incoming.Write(new ReadOnlySequence<byte>(trailer));
+        incoming.Dispose();
+
+        Assert.Equal(["00000000000000000040"], new SpoolStore(_dataDir, NullLogger.Instance).Recover().Select(m => m.MessageId));
+        Assert.Equal(["00000000000000000040.eml", "key"], [.. Names(spool.QueueDir), .. Names(spool.Root).Where(n => n == "key")]);
     }
 
     [Fact]
@@ -85,11 +126,14 @@ public sealed class SpoolStoreTests : IDisposable
     {
         var spool = new SpoolStore(_dataDir, NullLogger.Instance);
         var message = await CommitAsync(spool, "00000000000000000020", "body\r\n"u8.ToArray());
+        var bodyBytes = File.ReadAllBytes(spool.BodyPath(message.MessageId));
         var bodyTime = File.GetLastWriteTimeUtc(spool.BodyPath(message.MessageId));
         spool.Update(message with { Recipients = [message.Recipients[0] with { State = RecipientState.Delivered }] });
 
         Assert.Equal(RecipientState.Delivered, spool.TryRead(message.MessageId)!.Recipients[0].State);
         Assert.Equal(bodyTime, File.GetLastWriteTimeUtc(spool.BodyPath(message.MessageId)));
+        Assert.Equal(bodyBytes, File.ReadAllBytes(spool.BodyPath(message.MessageId)));
+        Assert.Equal("body\r\n"u8.ToArray(), ReadBody(spool, spool.TryRead(message.MessageId)!));
     }
 
     private static async Task<SpooledMessage> CommitAsync(SpoolStore spool, string id, byte[] body)
@@ -109,6 +153,22 @@ public sealed class SpoolStoreTests : IDisposable
         };
         await spool.CommitAsync(incoming, message);
         return message;
+    }
+
+    private static byte[] ReadBody(SpoolStore spool, SpooledMessage message)
+    {
+        using var body = spool.OpenBody(message);
+        Assert.Equal(message.Size, body.Length);
+        using var copy = new MemoryStream();
+        body.CopyTo(copy);
+        return copy.ToArray();
+    }
+
+    private static void FlipByte(string path, int fromEnd)
+    {
+        var bytes = File.ReadAllBytes(path);
+        bytes[^fromEnd] ^= 0x01;
+        File.WriteAllBytes(path, bytes);
     }
 
     private static string[] Names(string directory) =>
