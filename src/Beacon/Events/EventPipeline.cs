@@ -32,8 +32,6 @@ public sealed class EventPipeline : IAsyncDisposable
     private static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(5);
 
     private const int FlushBytes = 1024 * 1024;
-
-    private static readonly TimeSpan SleepSlice = TimeSpan.FromMilliseconds(1);
     private const int LowPriority = 19;
 
     private readonly Channel<BeaconEvent> _channel = Channel.CreateBounded<BeaconEvent>(
@@ -185,8 +183,9 @@ public sealed class EventPipeline : IAsyncDisposable
                 {
                     // Bytes pending: take what comes in slices of a millisecond rather than waking for every event
                     // (at tens of thousands of clicks a second, a wake-up each costs more than encoding them); a
-                    // millisecond is too short for the waiting events to outlive a gen0 collection.
-                    Thread.Sleep(due < SleepSlice ? due : SleepSlice);
+                    // millisecond is too short for the waiting events to outlive a gen0 collection. (Never less than
+                    // a whole millisecond: Thread.Sleep truncates, and 0 would spin.)
+                    Thread.Sleep(1);
                 }
                 else
                 {
