@@ -110,17 +110,23 @@ public sealed class MessageAcceptor(
                 .Set("msg_size", message.Size)
                 .Set("subject", subject)
                 .Set("friendly_from", from)
-                .Set("rcpt_meta", tracking.Metadata?.DeepClone() ?? new JsonObject())
-                .Set("rcpt_tags", new JsonArray([.. tracking.Tags.Select(t => JsonValue.Create(t))]))
-                .Set("open_tracking", JsonValue.Create(tracking.OpenTracking))
-                .Set("click_tracking", JsonValue.Create(tracking.ClickTracking))
-                .Set("transactional", tracking.Transactional is { } transactional ? JsonValue.Create(transactional) : null);
+                .Set("rcpt_meta", tracking.Metadata ?? EmptyObject) // written, never changed: shared, not copied
+                .Set("rcpt_tags", tracking.Tags)
+                .Set("open_tracking", Bool(tracking.OpenTracking))
+                .Set("click_tracking", Bool(tracking.ClickTracking))
+                .Set("transactional", tracking.Transactional is { } transactional ? Bool(transactional) : null);
             await events.PublishAsync(item).ConfigureAwait(false);
         }
 
         await queue.EnqueueAsync(message).ConfigureAwait(false);
         return new SmtpReply(250, "2.0.0", $"OK {message.MessageId}");
     }
+
+    private static readonly JsonObject EmptyObject = [];
+    private static readonly JsonValue True = JsonValue.Create(true);
+    private static readonly JsonValue False = JsonValue.Create(false);
+
+    private static JsonValue Bool(bool value) => value ? True : False;
 
     /// <summary>Records refused recipients (relay denied, policy, too many recipients, message too big).</summary>
     public async Task RejectAsync(SmtpSession session, IEnumerable<MailPath> recipients, SmtpReply reply, IncomingMessage? incoming = null)
