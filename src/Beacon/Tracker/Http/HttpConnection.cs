@@ -120,7 +120,7 @@ internal sealed class HttpConnection(HttpServer server, Socket socket) : IThread
 
             if (!MakeRoom())
             {
-                await SendAndCloseAsync(Reject(RequestRejection.HeadersTooLarge, out var length), length).ConfigureAwait(false);
+                await RejectAsync(RequestRejection.HeadersTooLarge).ConfigureAwait(false);
                 return;
             }
 
@@ -129,7 +129,7 @@ internal sealed class HttpConnection(HttpServer server, Socket socket) : IThread
             {
                 if ((AbortReason)Volatile.Read(ref _abort) == AbortReason.Timeout && _end > _start)
                 {
-                    await SendAndCloseAsync(Reject(RequestRejection.Timeout, out var length), length).ConfigureAwait(false);
+                    await RejectAsync(RequestRejection.Timeout).ConfigureAwait(false);
                 }
 
                 return;
@@ -243,14 +243,22 @@ internal sealed class HttpConnection(HttpServer server, Socket socket) : IThread
         length += HttpResponseWriter.Write(send.AsSpan(length), response, head, connection, server.Date);
     }
 
-    private byte[] Reject(RequestRejection rejection, out int length)
+    /// <summary>A rejection found outside <see cref="Answer"/>: a full buffer, or the headers timeout.</summary>
+    private async Task RejectAsync(RequestRejection rejection)
     {
         server.Rejected(rejection);
         byte[]? send = null;
-        length = 0;
+        var length = 0;
         Append(new TrackerResponse(rejection.Status(), null, []), head: false, ConnectionHeader.Close, ref send, ref length);
-        _drain = rejection != RequestRejection.Timeout;
-        return send!;
+        _drain = rejection != RequestRejection.Timeout; // after a timeout the receive side is shut already
+        try
+        {
+            await SendAndCloseAsync(send!, length).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(send!);
+        }
     }
 
     /// <summary>
