@@ -25,6 +25,13 @@ if (args.Length > 1 && args[0] == "events-pg")
     return 0;
 }
 
+// The tracker's HTTP layer alone (a canned 302, for wrk): dotnet run -c Release --project bench/Beacon.Benchmarks -- tracker-http PORT
+if (args.Length > 1 && args[0] == "tracker-http")
+{
+    await TrackerHttpBenchmark.RunAsync(int.Parse(args[1], CultureInfo.InvariantCulture)).ConfigureAwait(false);
+    return 0;
+}
+
 if (args.Length % 2 != 0)
 {
     Console.Error.WriteLine($"usage: Beacon.Benchmarks [--messages N] [--writers N] [--size OCTETS] [--rounds N] [--dir PATH] (got a lone '{args[^1]}')");

@@ -2,77 +2,50 @@ using System.Net;
 using Beacon.Config;
 using Beacon.Ingress;
 using Beacon.Tracker;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.DependencyInjection;
+using Beacon.Tracker.Http;
 using Microsoft.Extensions.Logging;
 
 namespace Beacon.Server;
 
 /// <summary>
-/// The tracker's own HTTP host: a second, small Kestrel server in the same process, owned by
-/// <see cref="BeaconServer"/>, whose only application is <see cref="TrackerHandler"/>.
-/// Why a host of its own rather than one more endpoint of the SMTP host, dispatching on the local port:
-/// Kestrel's request limits (request line, header size and count, timeouts) are per server, not per endpoint, and
-/// the tracker faces the whole Internet while the API (port 8081, later) and the SMTP listeners need other limits;
-/// an HTTP pipeline is per host too, so the API's routes, authentication and middleware can never answer on the
-/// tracker's port, nor the tracker's on the API's. The price is one more Kestrel instance (a few threads' worth of
-/// timers); the engine's services (keyring, event pipeline, ids) are the main host's singletons, shared.
+/// The tracker's own HTTP server (<see cref="HttpServer"/>), owned by <see cref="BeaconServer"/>, whose only
+/// application is <see cref="TrackerHandler"/>. Why a listener of its own rather than one more endpoint of the API's
+/// Kestrel host: the tracker faces the whole Internet with its own limits (request line, headers, timeouts,
+/// connections), nothing of the API (routes, authentication, middleware) can ever answer on its port, and it needs
+/// a cheaper HTTP path than Kestrel's (docs/performance.md). The engine's services (keyring, event pipeline, ids)
+/// are the main host's singletons, shared.
 /// </summary>
 internal sealed class TrackerHost : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private readonly HttpServer _server;
 
-    private TrackerHost(WebApplication app, IPEndPoint bound)
+    private TrackerHost(HttpServer server, IPEndPoint bound)
     {
-        _app = app;
+        _server = server;
         BoundEndpoint = bound;
     }
 
     /// <summary>The address actually bound (the configured port may be 0).</summary>
     public IPEndPoint BoundEndpoint { get; }
 
-    public static async Task<TrackerHost> StartAsync(EngagementTrackerOptions options, string dataDir, string hostName, TrackerHandler handler, ILoggerFactory loggerFactory)
+    public static Task<TrackerHost> StartAsync(EngagementTrackerOptions options, string dataDir, string hostName, TrackerHandler handler, ILoggerFactory loggerFactory)
     {
         var endpoint = ConfigLoader.TryParseEndpoint(options.Listen, out var parsed) ? parsed! : throw new ArgumentException(options.Listen);
-        var certificate = ServerCertificate.Load(options.Tls, options.TlsKey, options.TlsPassword, hostName, dataDir);
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "beacon-tracker" });
-        builder.Logging.ClearProviders();
-        builder.Services.AddSingleton(loggerFactory); // the main host's, so both log alike; not disposed by this host
-        builder.WebHost.UseKestrelCore();
-        if (certificate is not null)
+        var settings = new HttpServerOptions
         {
-            builder.WebHost.UseKestrelHttpsConfiguration();
-        }
-
-        ListenOptions? binding = null;
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestLineSize = options.MaxRequestLineSize;
-            kestrel.Limits.MaxRequestHeadersTotalSize = options.MaxRequestHeadersTotalSize;
-            kestrel.Limits.MaxRequestHeaderCount = options.MaxRequestHeaderCount;
-            kestrel.Limits.MaxRequestBodySize = 0; // GET and HEAD only; anything sent is not read
-            kestrel.Listen(endpoint, listen =>
-            {
-                listen.Protocols = certificate is null ? HttpProtocols.Http1 : HttpProtocols.Http1AndHttp2;
-                if (certificate is not null)
-                {
-                    listen.UseHttps(certificate);
-                }
-
-                binding = listen;
-            });
-        });
-
-        var app = builder.Build();
-        app.Run(handler.HandleAsync);
-        await app.StartAsync().ConfigureAwait(false);
-        return new TrackerHost(app, binding!.IPEndPoint!);
+            MaxRequestLineSize = options.MaxRequestLineSize,
+            MaxRequestHeadersTotalSize = options.MaxRequestHeadersTotalSize,
+            MaxRequestHeaderCount = options.MaxRequestHeaderCount,
+            RequestHeadersTimeout = TimeSpan.FromSeconds(options.RequestHeadersTimeoutSeconds),
+            KeepAliveTimeout = TimeSpan.FromSeconds(options.KeepAliveTimeoutSeconds),
+            MaxConnections = options.MaxConnections,
+            Certificate = ServerCertificate.Load(options.Tls, options.TlsKey, options.TlsPassword, hostName, dataDir),
+        };
+        var server = new HttpServer(settings, handler.Handle, handler.Metrics, loggerFactory.CreateLogger<HttpServer>());
+        return Task.FromResult(new TrackerHost(server, server.Start(endpoint)));
     }
 
-    public Task StopAsync() => _app.StopAsync();
+    public Task StopAsync() => _server.StopAsync();
 
-    public ValueTask DisposeAsync() => _app.DisposeAsync();
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
 }

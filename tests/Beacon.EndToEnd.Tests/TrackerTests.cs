@@ -187,6 +187,25 @@ public sealed class TrackerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task With_a_self_signed_certificate_the_tracker_speaks_https_and_http11_only()
+    {
+        await using var beacon = await BeaconInstance.StartAsync(o => o.EngagementTracker.Tls = "self-signed");
+        using var https = new HttpClient(new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            SslOptions = new System.Net.Security.SslClientAuthenticationOptions { RemoteCertificateValidationCallback = (_, _, _, _) => true }, // Beacon's self-signed certificate
+        })
+        {
+            DefaultRequestVersion = HttpVersion.Version20, // asked for; HTTP/1.1 is what the tracker offers
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        };
+        using var robots = await https.GetAsync($"https://localhost:{beacon.Tracker.Port}/robots.txt");
+        Assert.Equal(HttpStatusCode.OK, robots.StatusCode);
+        Assert.Equal(HttpVersion.Version11, robots.Version);
+        Assert.Equal("User-agent: *\nDisallow: /\n", await robots.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task Other_methods_paths_and_oversized_requests_get_their_answers()
     {
         using var post = await _http.PostAsync("/f/abc", new StringContent("x"));

@@ -225,6 +225,9 @@ public static class ConfigLoader
         AtLeast(errors, $"{key}:max_request_line_size", tracker.MaxRequestLineSize, 1024);
         AtLeast(errors, $"{key}:max_request_headers_total_size", tracker.MaxRequestHeadersTotalSize, 4096);
         AtLeast(errors, $"{key}:max_request_header_count", tracker.MaxRequestHeaderCount, 16);
+        Positive(errors, $"{key}:request_headers_timeout_seconds", tracker.RequestHeadersTimeoutSeconds);
+        Positive(errors, $"{key}:keep_alive_timeout_seconds", tracker.KeepAliveTimeoutSeconds);
+        Positive(errors, $"{key}:max_connections", tracker.MaxConnections);
     }
 
     private static void ValidateEvents(List<string> errors, EventsOptions events, ApiOptions api)

@@ -93,6 +93,18 @@ public sealed class EngagementTrackerOptions
     /// <summary>Most request header fields; more gets 431.</summary>
     [ConfigurationKeyName("max_request_header_count")]
     public int MaxRequestHeaderCount { get; set; } = 64;
+
+    /// <summary>Seconds from a request's first byte (or a TLS connection's accept) to the end of its headers; then 408 and close (slowloris).</summary>
+    [ConfigurationKeyName("request_headers_timeout_seconds")]
+    public int RequestHeadersTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>Seconds an open connection may wait for its next request before it is closed.</summary>
+    [ConfigurationKeyName("keep_alive_timeout_seconds")]
+    public int KeepAliveTimeoutSeconds { get; set; } = 120;
+
+    /// <summary>Connections open at once; past it a new one is accepted and closed at once (beacon.tracker.connections_refused).</summary>
+    [ConfigurationKeyName("max_connections")]
+    public int MaxConnections { get; set; } = 10_000;
 }
 
 /// <summary>Settings for the clients inside one CIDR of a listener.</summary>

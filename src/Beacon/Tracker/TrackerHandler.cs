@@ -1,14 +1,13 @@
 using System.Net;
 using Beacon.Events;
 using Beacon.Links;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 
 namespace Beacon.Tracker;
 
 /// <summary>
-/// Answers tracked links (docs/tracking-links.md, "The tracker"): a plain request delegate, no routing framework.
+/// Answers tracked links (docs/tracking-links.md, "The tracker"): transport-neutral (request in, response out; the
+/// HTTP server of <see cref="Http.HttpServer"/> carries it), no routing framework.
 /// The answer depends on the token alone; recording comes after it is decided and can neither delay nor fail it:
 /// events go to <see cref="EventPipeline.TryPublish"/>, which never waits, and a full pipeline costs a counted drop.
 /// </summary>
@@ -33,67 +32,58 @@ public sealed class TrackerHandler(
     private long _dropped;
     private long _lastDropLog = long.MinValue;
 
-    public Task HandleAsync(HttpContext context)
+    /// <summary>The counters this handler adds to; the HTTP layer under it adds its own there too.</summary>
+    public TrackerMetrics Metrics => metrics;
+
+    /// <summary>Decides the answer; recording (for GET of a valid link) happens before it returns but cannot change it.</summary>
+    public TrackerResponse Handle(in TrackerRequest request)
     {
-        var request = context.Request;
-        var response = context.Response;
-        var head = HttpMethods.IsHead(request.Method);
-        if (!head && !HttpMethods.IsGet(request.Method))
+        var head = request.Method == TrackerMethod.Head;
+        if (!head && request.Method != TrackerMethod.Get)
         {
-            response.StatusCode = StatusCodes.Status405MethodNotAllowed;
-            response.Headers.Allow = "GET, HEAD";
-            return Count(TrackerRoute.NotFound, TrackerOutcome.MethodNotAllowed, WriteAsync(response, "text/plain", [], head));
+            Count(TrackerRoute.NotFound, TrackerOutcome.MethodNotAllowed);
+            return new TrackerResponse(405, "text/plain", []) { Allow = "GET, HEAD" };
         }
 
-        var route = TrackerRoutes.Of(request.Path.Value);
+        var route = TrackerRoutes.Of(PathOf(request.Target));
         switch (route)
         {
             case TrackerRoute.Robots:
-                response.StatusCode = StatusCodes.Status200OK;
-                return Count(route, TrackerOutcome.Robots, WriteAsync(response, "text/plain", RobotsTxt, head));
+                Count(route, TrackerOutcome.Robots);
+                return new TrackerResponse(200, "text/plain", RobotsTxt);
             case TrackerRoute.NotFound:
-                response.StatusCode = StatusCodes.Status404NotFound;
-                return Count(route, TrackerOutcome.NotFound, WriteAsync(response, "text/plain", NotFoundText, head));
+                Count(route, TrackerOutcome.NotFound);
+                return new TrackerResponse(404, "text/plain", NotFoundText);
         }
 
         // The raw target, not the decoded path: LinkUrl undoes percent-encoding itself (once or several times, spec §F12.6).
-        var target = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? request.Path.Value;
-        var valid = codec.TryOpenUrl(target, out var opened, out _);
+        var valid = codec.TryOpenUrl(request.Target, out var opened, out _);
         string? location = null;
         if (valid && route == TrackerRoute.Click && !RedirectTarget.TryGetLocation(opened!.Link.Target!, out location))
         {
             valid = false;
         }
 
-        NoCache(response.Headers);
-        var outcome = !valid ? TrackerOutcome.Invalid : head ? TrackerOutcome.Head : Record(context, opened!.Link);
-        Task write;
+        var outcome = !valid ? TrackerOutcome.Invalid : head ? TrackerOutcome.Head : Record(request, opened!.Link);
+        TrackerResponse response;
         if (route == TrackerRoute.Click)
         {
-            if (valid)
-            {
-                response.StatusCode = StatusCodes.Status302Found;
-                response.Headers.Location = location;
-                write = WriteAsync(response, "text/plain", [], head);
-            }
-            else
-            {
-                response.StatusCode = StatusCodes.Status404NotFound;
-                write = WriteAsync(response, "text/plain", NotFoundText, head);
-            }
+            response = valid
+                ? new TrackerResponse(302, "text/plain", []) { Location = location, NoCache = true }
+                : new TrackerResponse(404, "text/plain", NotFoundText) { NoCache = true };
         }
         else
         {
             // An open answers the pixel whatever the token: a broken image in the message helps nobody (spec §5 Q18).
-            response.StatusCode = StatusCodes.Status200OK;
-            write = WriteAsync(response, "image/gif", TransparentGif, head);
+            response = new TrackerResponse(200, "image/gif", TransparentGif) { NoCache = true };
         }
 
-        return Count(route, outcome, write);
+        Count(route, outcome);
+        return response;
     }
 
     /// <summary>Never throws: whatever goes wrong here is logged and counted, and the answer is already decided.</summary>
-    private TrackerOutcome Record(HttpContext context, TrackedLink link)
+    private TrackerOutcome Record(in TrackerRequest request, TrackedLink link)
     {
         try
         {
@@ -102,11 +92,9 @@ public sealed class TrackerHandler(
                 return TrackerOutcome.Expired;
             }
 
-            var request = context.Request;
-            var peer = context.Connection.RemoteIpAddress ?? IPAddress.IPv6None;
-            var headers = request.Headers;
+            var peer = request.Peer ?? IPAddress.IPv6None;
             var address = addresses.HasTrustedProxies
-                ? addresses.Resolve(peer, headers["X-Forwarded-For"].ToString(), headers["X-Real-IP"].ToString())
+                ? addresses.Resolve(peer, request.ForwardedFor, request.RealIp)
                 : peer.IsIPv4MappedToIPv6 ? peer.MapToIPv4() : peer;
             if (!limiter.TryAcquire(address))
             {
@@ -117,9 +105,9 @@ public sealed class TrackerHandler(
             var facts = new EngagementRequest
             {
                 Address = address,
-                UserAgent = NullIfEmpty(headers.UserAgent.ToString()),
-                AcceptLanguage = NullIfEmpty(headers.AcceptLanguage.ToString()),
-                Prefetch = ClientSignals.IsPrefetch(headers["Purpose"].ToString(), headers["Sec-Purpose"].ToString(), headers["X-Moz"].ToString(), headers["X-Purpose"].ToString()),
+                UserAgent = NullIfEmpty(request.UserAgent),
+                AcceptLanguage = NullIfEmpty(request.AcceptLanguage),
+                Prefetch = ClientSignals.IsPrefetch(request.Purpose, request.SecPurpose, request.XMoz, request.XPurpose),
             };
             var verdict = classifier.Classify(link, link.Recipient.ToLowerInvariant(), facts);
             foreach (var item in events.Build(link, facts, verdict))
@@ -152,10 +140,18 @@ public sealed class TrackerHandler(
         }
     }
 
-    private Task Count(TrackerRoute route, TrackerOutcome outcome, Task write)
-    {
+    private void Count(TrackerRoute route, TrackerOutcome outcome) =>
         metrics.Requests.Add(1, new KeyValuePair<string, object?>("route", RouteName(route)), new KeyValuePair<string, object?>("outcome", outcome.Name()));
-        return write;
+
+    /// <summary>
+    /// The path the route is read from: the target up to its query, percent-decoded only if it holds a '%' (rare:
+    /// links are written unescaped), as Kestrel's decoded path was.
+    /// </summary>
+    private static ReadOnlySpan<char> PathOf(string target)
+    {
+        var query = target.IndexOf('?', StringComparison.Ordinal);
+        var path = query < 0 ? target.AsSpan() : target.AsSpan(0, query);
+        return path.Contains('%') ? Uri.UnescapeDataString(path) : path;
     }
 
     private static string RouteName(TrackerRoute route) => route switch
@@ -166,21 +162,5 @@ public sealed class TrackerHandler(
         _ => "other",
     };
 
-    /// <summary>Spec §5 Q23; also keeps the links out of search indexes (spec §F12.3).</summary>
-    private static void NoCache(IHeaderDictionary headers)
-    {
-        headers.CacheControl = "no-cache, no-store, must-revalidate";
-        headers.Pragma = "no-cache";
-        headers.Expires = "0";
-        headers["X-Robots-Tag"] = "noindex";
-    }
-
-    private static Task WriteAsync(HttpResponse response, string contentType, byte[] body, bool head)
-    {
-        response.ContentType = contentType;
-        response.ContentLength = body.Length;
-        return head || body.Length == 0 ? Task.CompletedTask : response.Body.WriteAsync(body, 0, body.Length);
-    }
-
-    private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 }

@@ -15,6 +15,10 @@ public sealed class TrackerMetrics : IDisposable
             "Engagement events not recorded because the event pipeline was full. Any value above 0 means the event writer cannot keep up with the tracker: opens and clicks are being lost.");
         RateLimited = Meter.CreateCounter<long>("beacon.tracker.rate_limited", "{request}",
             "Requests answered but not recorded because their client address exceeded rate_limit_per_minute. A high value means a scanner, a crawler or an attack is fetching links in bulk, or that many people share one address (raise the limit).");
+        ConnectionsRefused = Meter.CreateCounter<long>("beacon.tracker.connections_refused", "{connection}",
+            "Connections closed at once because engagement_tracker.max_connections were open. Above 0: a flood of clients (or of idle keep-alive connections) holds every slot; raise the limit or look for the source.");
+        RequestsRejected = Meter.CreateCounter<long>("beacon.tracker.requests_rejected", "{request}",
+            "Requests refused by the HTTP layer before the tracker saw them, by status (400 malformed, 408 headers too slow, 414 request line too long, 431 headers too large, 505 HTTP version); the connection is closed. A high value means scanners or broken clients; a rise in 408 can be a slowloris attack.");
     }
 
     public Meter Meter { get; } = new(MeterName);
@@ -24,6 +28,10 @@ public sealed class TrackerMetrics : IDisposable
     public Counter<long> EventsDropped { get; }
 
     public Counter<long> RateLimited { get; }
+
+    public Counter<long> ConnectionsRefused { get; }
+
+    public Counter<long> RequestsRejected { get; }
 
     public void Dispose() => Meter.Dispose();
 }

@@ -47,6 +47,9 @@ public sealed class ConfigLoaderTests
     [InlineData("engagement_tracker:max_request_line_size", "100", "engagement_tracker:max_request_line_size:")]
     [InlineData("engagement_tracker:max_request_headers_total_size", "100", "engagement_tracker:max_request_headers_total_size:")]
     [InlineData("engagement_tracker:max_request_header_count", "2", "engagement_tracker:max_request_header_count:")]
+    [InlineData("engagement_tracker:request_headers_timeout_seconds", "0", "engagement_tracker:request_headers_timeout_seconds:")]
+    [InlineData("engagement_tracker:keep_alive_timeout_seconds", "-1", "engagement_tracker:keep_alive_timeout_seconds:")]
+    [InlineData("engagement_tracker:max_connections", "0", "engagement_tracker:max_connections:")]
     public void Invalid_values_are_reported_with_the_key(string key, string value, string prefix)
     {
         Load(new() { [key] = value }, out var errors);
