@@ -120,16 +120,19 @@ status=$(curl -s -o /dev/null -w '%{http_code}' "$url")
 read -r nginx_rps nginx_p99 nginx_total < <(measure "http://127.0.0.1:$nginx_port/f/x" nginx)
 read -r beacon_rps beacon_p99 beacon_total < <(measure "$url" beacon)
 
-# The journal has every click by now; the store indexes it at the lowest CPU priority, so it catches up after the
-# burst. Wait for it (up to 5 minutes, while the count grows), report how long that took, then stop Beacon cleanly.
+# The journal has every click by now; the store indexes it when the burst has passed (events.max_index_lag_seconds),
+# so it catches up after the run. Wait for it (up to 5 minutes, and while it makes progress at least every 45 s:
+# longer than the lag limit), report how long that took, then stop Beacon cleanly.
 requests=$((beacon_total + 1))
 [ "$warmup" -eq 0 ] || requests=$((requests + $(awk '/requests in/ { print $1 }' "$work/beacon-warmup.txt")))
 stored() { sqlite3 "$data/events/events.db" "SELECT COUNT(*) FROM events WHERE type = 'click'" 2>/dev/null || echo 0; }
 caught_up=0
 previous=-1
-while [ "$caught_up" -lt 300 ]; do
+stalled=0
+while [ "$caught_up" -lt 300 ] && [ "$stalled" -lt 45 ]; do
   now=$(stored)
-  [ "$now" -lt "$requests" ] && [ "$now" != "$previous" ] || break
+  [ "$now" -lt "$requests" ] || break
+  if [ "$now" = "$previous" ]; then stalled=$((stalled + 1)); else stalled=0; fi
   previous=$now
   sleep 1
   caught_up=$((caught_up + 1))

@@ -121,7 +121,7 @@ public sealed class BeaconServer : IAsyncDisposable
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Beacon.Webhooks"), options.NodeName));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookService>());
         builder.Services.AddSingleton(sp => new EventPipeline(sp.GetRequiredService<IEventStore>(), EventPipeline.JournalDirectory(dataDir), sp.GetRequiredService<ILogger<EventPipeline>>(),
-            sp.GetRequiredService<EventPipelineMetrics>(), sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<EventPipelineMetrics>(), sp.GetRequiredService<TimeProvider>(), TimeSpan.FromSeconds(options.Events.MaxIndexLagSeconds)));
         builder.Services.AddHostedService(sp => new EventRetention(sp.GetRequiredService<IEventStore>(), options.Events.RetentionDays, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EventRetention>>()));
         builder.Services.AddSingleton(sp => new MessageIdGenerator(options.NodeName, sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton(options);

@@ -242,6 +242,11 @@ public static class ConfigLoader
         }
 
         Positive(errors, "events:retention_days", events.RetentionDays);
+        if (events.MaxIndexLagSeconds < 0)
+        {
+            errors.Add($"events:max_index_lag_seconds: must be 0 or more, not {events.MaxIndexLagSeconds}");
+        }
+
         if (!TryParseEndpoint(api.Listen, out var endpoint))
         {
             errors.Add($"api:listen: '{api.Listen}' is not address:port (IPv6 as [::1]:8081)");

@@ -18,6 +18,11 @@ public sealed class EventsOptions
     /// <summary>Events older than this many days are purged (hourly).</summary>
     [ConfigurationKeyName("retention_days")]
     public int RetentionDays { get; set; } = 30;
+
+    /// <summary>During a burst (the journal growing by over 1 MiB a second) the store may fall this many seconds
+    /// behind the journal, so the burst's CPU goes to answering; 0 stores at once always.</summary>
+    [ConfigurationKeyName("max_index_lag_seconds")]
+    public int MaxIndexLagSeconds { get; set; } = 30;
 }
 
 /// <summary>The HTTP API (Message Events, Metrics): its own listener, apart from the tracker's.</summary>

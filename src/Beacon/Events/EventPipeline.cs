@@ -32,6 +32,15 @@ public sealed class EventPipeline : IAsyncDisposable
     private static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(5);
 
     private const int FlushBytes = 1024 * 1024;
+
+    /// <summary>The journal growing faster than this (about 1,500 clicks or 1,000 injections a second) is a burst.</summary>
+    private const long BusyBytesPerSecond = 1024 * 1024;
+
+    /// <summary>How far the store may fall behind a burst by default (events.max_index_lag_seconds).</summary>
+    public static readonly TimeSpan DefaultMaxIndexLag = TimeSpan.FromSeconds(30);
+
+    private readonly TimeSpan _maxIndexLag;
+    private readonly long _busyBytesPerSecond;
     private const int LowPriority = 19;
 
     private readonly Channel<BeaconEvent> _channel = Channel.CreateBounded<BeaconEvent>(
@@ -53,8 +62,9 @@ public sealed class EventPipeline : IAsyncDisposable
     private volatile bool _writerDone;
 
     /// <summary>A pipeline into <paramref name="store"/> through a journal in <paramref name="journalDirectory"/>.</summary>
-    public EventPipeline(IEventStore store, string journalDirectory, ILogger<EventPipeline> logger, EventPipelineMetrics? metrics = null, TimeProvider? time = null)
-        : this(store, ownsStore: false, journalDirectory, logger, metrics: metrics, time: time)
+    public EventPipeline(IEventStore store, string journalDirectory, ILogger<EventPipeline> logger, EventPipelineMetrics? metrics = null, TimeProvider? time = null,
+        TimeSpan? maxIndexLag = null)
+        : this(store, ownsStore: false, journalDirectory, logger, metrics: metrics, time: time, maxIndexLag: maxIndexLag)
     {
     }
 
@@ -65,14 +75,16 @@ public sealed class EventPipeline : IAsyncDisposable
     }
 
     /// <summary>As above, with journal segments of <paramref name="segmentLimit"/> bytes (tests).</summary>
-    internal EventPipeline(IEventStore store, string journalDirectory, long segmentLimit, ILogger<EventPipeline> logger)
-        : this(store, ownsStore: false, journalDirectory, logger, segmentLimit)
+    internal EventPipeline(IEventStore store, string journalDirectory, long segmentLimit, ILogger<EventPipeline> logger, TimeSpan? maxIndexLag = null, long busyBytesPerSecond = BusyBytesPerSecond)
+        : this(store, ownsStore: false, journalDirectory, logger, segmentLimit, maxIndexLag: maxIndexLag, busyBytesPerSecond: busyBytesPerSecond)
     {
     }
 
     private EventPipeline(IEventStore store, bool ownsStore, string journalDirectory, ILogger<EventPipeline> logger, long segmentLimit = 64L * 1024 * 1024,
-        EventPipelineMetrics? metrics = null, TimeProvider? time = null)
+        EventPipelineMetrics? metrics = null, TimeProvider? time = null, TimeSpan? maxIndexLag = null, long busyBytesPerSecond = BusyBytesPerSecond)
     {
+        _maxIndexLag = maxIndexLag ?? DefaultMaxIndexLag;
+        _busyBytesPerSecond = busyBytesPerSecond;
         _metrics = metrics;
         _store = store;
         _ownsStore = ownsStore;
@@ -236,6 +248,8 @@ public sealed class EventPipeline : IAsyncDisposable
             position = Math.Clamp(position, _journal.Start, _journal.End);
             Interlocked.Exchange(ref _storedPosition, position);
             var batch = new List<EventRecord>(BatchSize);
+            var burst = new BurstGauge(_journal.End, _busyBytesPerSecond);
+            long? behindSince = null;
             while (!_abandon.IsCancellationRequested)
             {
                 if (position >= _journal.End)
@@ -245,7 +259,18 @@ public sealed class EventPipeline : IAsyncDisposable
                         return;
                     }
 
+                    behindSince = null;
                     _journaled.Wait(TimeSpan.FromSeconds(1));
+                    continue;
+                }
+
+                // During a burst the store waits, up to the lag limit: the CPU goes to answering (the events are
+                // durable in the journal already), and the store catches up when the burst passes or the limit is
+                // reached — then it indexes as it always does, so a burst that lasts keeps the lag near the limit.
+                behindSince ??= Stopwatch.GetTimestamp();
+                if (!_writerDone && burst.IsBurst(_journal.End) && Stopwatch.GetElapsedTime(behindSince.Value) < _maxIndexLag)
+                {
+                    Thread.Sleep(100);
                     continue;
                 }
 
@@ -321,4 +346,25 @@ public sealed class EventPipeline : IAsyncDisposable
 
     [DllImport("libc", EntryPoint = "setpriority", SetLastError = true)]
     private static extern int SetPriority(int which, int who, int priority);
+
+    /// <summary>The journal's growth rate, sampled at most once a second by the indexer's thread alone.</summary>
+    private sealed class BurstGauge(long end, long busyBytesPerSecond)
+    {
+        private long _end = end;
+        private long _at = Stopwatch.GetTimestamp();
+        private bool _burst = busyBytesPerSecond == 0;
+
+        public bool IsBurst(long end)
+        {
+            var elapsed = Stopwatch.GetElapsedTime(_at);
+            if (elapsed >= TimeSpan.FromSeconds(1))
+            {
+                _burst = busyBytesPerSecond == 0 || (end - _end) / elapsed.TotalSeconds > busyBytesPerSecond;
+                _end = end;
+                _at = Stopwatch.GetTimestamp();
+            }
+
+            return _burst;
+        }
+    }
 }

@@ -179,6 +179,30 @@ public sealed class EventJournalTests : IDisposable
         await store.DisposeAsync();
     }
 
+    [Fact]
+    public async Task During_a_burst_the_store_waits_up_to_the_lag_limit_and_then_takes_every_event()
+    {
+        var store = SqliteEventStore.Open(_dir);
+        // Every rate counts as a burst here; the limit is 2 s.
+        var pipeline = new EventPipeline(store, JournalDir, 16 * 1024, NullLogger<EventPipeline>.Instance, maxIndexLag: TimeSpan.FromSeconds(2), busyBytesPerSecond: 0);
+        for (var i = 0; i < 200; i++)
+        {
+            await pipeline.PublishAsync(new BeaconEvent(EventType.Click, $"e{i}", Start).Set("message_id", $"m{i}"));
+        }
+
+        await Task.Delay(300);
+        Assert.Empty(await store.ReadAfterAsync(0, 10_000, null, default)); // journaled, not stored yet: the lag is under 2 s
+        await WaitUntilAsync(async () => (await store.ReadAfterAsync(0, 10_000, null, default)).Count == 200);
+        await pipeline.DisposeAsync();
+
+        var atOnce = new EventPipeline(store, JournalDir, 16 * 1024, NullLogger<EventPipeline>.Instance, maxIndexLag: TimeSpan.Zero, busyBytesPerSecond: 0);
+        await atOnce.PublishAsync(new BeaconEvent(EventType.Click, "e200", Start).Set("message_id", "m200"));
+        await WaitUntilAsync(async () => (await store.ReadAfterAsync(0, 10_000, null, default)).Count == 201); // a limit of 0 never waits
+        await atOnce.DisposeAsync();
+        Assert.Equal(Enumerable.Range(0, 201).Select(i => $"m{i}"), (await store.ReadAfterAsync(0, 10_000, null, default)).Select(e => e.MessageId));
+        await store.DisposeAsync();
+    }
+
     private static async Task WaitUntilAsync(Func<Task<bool>> condition)
     {
         for (var i = 0; i < 300 && !await condition(); i++)
