@@ -10,7 +10,8 @@ namespace Beacon.Events;
 /// <list type="number">
 /// <item>the journal writer encodes each event as it comes and appends them to the <see cref="EventJournal"/>, one
 /// write and fsync for all that came in the last 5 ms;</item>
-/// <item>the indexer, a thread of its own at a lower CPU priority (nice 19 on Linux), reads the journal and appends
+/// <item>the indexer, a thread of its own at a lower CPU priority (nice 19 on Linux) that waits out bursts (up to
+/// events.max_index_lag_seconds), reads the journal and appends
 /// it to the <see cref="IEventStore"/> in transactions of up to 1,000 events, each of which also moves the store's
 /// cursor for this journal, so that nothing is stored twice or skipped across a crash.</item>
 /// </list>
