@@ -196,9 +196,11 @@ public sealed class DeliveryQueueTests : IAsyncDisposable
         });
     }
 
+    private readonly MessageIdGenerator _ids = new("test", TimeProvider.System);
+
     private SpooledMessage Spool(params string[] recipients)
     {
-        var id = new MessageIdGenerator("test", TimeProvider.System).NextMessageId();
+        var id = _ids.NextMessageId(); // one generator: two of them give the same id within a millisecond
         var body = "Subject: test\r\n\r\nhello\r\n"u8.ToArray();
         File.WriteAllBytes(_spool.BodyPath(id), body);
         var message = new SpooledMessage
