@@ -117,11 +117,7 @@ public sealed class IncomingMessage : IContentSink, IDisposable
     }
 
     /// <summary>Writes bytes after the message that are not part of it (the spool's metadata trailer).</summary>
-    internal void Append(ReadOnlySpan<byte> bytes)
-    {
-        _stream.Seek(0, SeekOrigin.End);
-        _stream.Write(bytes);
-    }
+    internal void Append(ReadOnlySpan<byte> bytes) => _stream.Write(bytes); // the stream stands at the end
 
     internal void FlushToDisk() => _stream.Flush(flushToDisk: true);
 

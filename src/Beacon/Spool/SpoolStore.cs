@@ -69,7 +69,7 @@ public sealed class SpoolStore
         {
             await Task.Run(() =>
             {
-                incoming.Append(Trailer(message));
+                AppendTrailer(incoming, message);
                 incoming.FlushToDisk();
                 incoming.Dispose();
                 DurableFile.SyncDirectory(QueueDir);
@@ -256,21 +256,16 @@ public sealed class SpoolStore
     /// </summary>
     private SpooledMessage? Read(string id, out long fileLength)
     {
-        SpooledMessage? trailer;
-        using (var body = new FileStream(BodyPath(id), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1))
-        {
-            fileLength = body.Length;
-            trailer = ReadTrailer(body);
-        }
-
+        using var body = new FileStream(BodyPath(id), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+        fileLength = body.Length;
         var meta = MetaPath(id);
-        if (File.Exists(meta))
+        if (!File.Exists(meta))
         {
-            return JsonSerializer.Deserialize<SpooledMessage>(File.ReadAllBytes(meta), SpooledMessage.Json)
-                ?? throw new InvalidDataException("metadata file is empty");
+            return ReadTrailer(body);
         }
 
-        return trailer;
+        return JsonSerializer.Deserialize<SpooledMessage>(File.ReadAllBytes(meta), SpooledMessage.Json)
+            ?? throw new InvalidDataException("metadata file is empty");
     }
 
     private SpooledMessage? ReadTrailer(FileStream body)
@@ -305,15 +300,16 @@ public sealed class SpoolStore
         return JsonSerializer.Deserialize<SpooledMessage>(json, SpooledMessage.Json) ?? throw new InvalidDataException("metadata trailer is empty");
     }
 
-    private byte[] Trailer(SpooledMessage message)
+    /// <summary>Appends the commit's trailer: the metadata, then its length, CRC-32 and the spool's key.</summary>
+    private void AppendTrailer(IncomingMessage incoming, SpooledMessage message)
     {
         var json = JsonSerializer.SerializeToUtf8Bytes(message, SpooledMessage.Json);
-        var trailer = new byte[json.Length + TrailerFixed];
-        json.CopyTo(trailer, 0);
-        BinaryPrimitives.WriteUInt32LittleEndian(trailer.AsSpan(json.Length), (uint)json.Length);
-        BinaryPrimitives.WriteUInt32LittleEndian(trailer.AsSpan(json.Length + 4), Crc32.HashToUInt32(json));
-        _key.CopyTo(trailer, json.Length + 8);
-        return trailer;
+        Span<byte> fixedPart = stackalloc byte[TrailerFixed];
+        BinaryPrimitives.WriteUInt32LittleEndian(fixedPart, (uint)json.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(fixedPart[4..], Crc32.HashToUInt32(json));
+        _key.CopyTo(fixedPart[8..]);
+        incoming.Append(json);
+        incoming.Append(fixedPart);
     }
 
     /// <summary>Null and no problem: never committed. A problem: quarantine.</summary>

@@ -1,5 +1,8 @@
 using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Hashing;
 using System.Text;
+using System.Text.Json;
 using Beacon.Spool;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -107,18 +110,24 @@ public sealed class SpoolStoreTests : IDisposable
     public async Task Content_that_ends_like_a_trailer_is_not_taken_for_one_without_the_spools_key()
     {
         var spool = new SpoolStore(_dataDir, NullLogger.Instance);
-        var forged = await CommitAsync(spool, "00000000000000000040", "hello\r\n"u8.ToArray());
-        var trailer = File.ReadAllBytes(spool.BodyPath(forged.MessageId))[7..];
+        var committed = await CommitAsync(spool, "00000000000000000040", "hello\r\n"u8.ToArray());
 
-        // A client's BDAT content ending with a well-formed trailer of its own making, its key guessed wrong; the
-        // transaction never commits (Beacon stops mid-transaction).
-        trailer[^1] ^= 0xFF;
+        // A client's BDAT content ending with a trailer of its own making for the message it is sending (id 41):
+        // valid JSON, right length, right CRC-32, only the key guessed wrong. Beacon stops before the commit.
+        var json = JsonSerializer.SerializeToUtf8Bytes(committed with { MessageId = "00000000000000000041", Size = 7 }, SpooledMessage.Json);
+        var forged = new byte[7 + json.Length + 16];
+        "hello\r\n"u8.CopyTo(forged);
+        json.CopyTo(forged, 7);
+        BinaryPrimitives.WriteUInt32LittleEndian(forged.AsSpan(7 + json.Length), (uint)json.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(forged.AsSpan(7 + json.Length + 4), Crc32.HashToUInt32(json));
+        "guessed!"u8.CopyTo(forged.AsSpan(7 + json.Length + 8));
         var incoming = spool.Begin("00000000000000000041", "1", 1_000_000);
-        incoming.Write(new ReadOnlySequence<byte>(trailer));
+        incoming.Write(new ReadOnlySequence<byte>(forged));
         incoming.Dispose();
 
         Assert.Equal(["00000000000000000040"], new SpoolStore(_dataDir, NullLogger.Instance).Recover().Select(m => m.MessageId));
-        Assert.Equal(["00000000000000000040.eml", "key"], [.. Names(spool.QueueDir), .. Names(spool.Root).Where(n => n == "key")]);
+        Assert.Equal(["00000000000000000040.eml"], Names(spool.QueueDir)); // removed as never acknowledged
+        Assert.Empty(Names(spool.QuarantineDir));
     }
 
     [Fact]
