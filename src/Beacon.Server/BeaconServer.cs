@@ -197,7 +197,7 @@ public sealed class BeaconServer : IAsyncDisposable
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Beacon");
         var spool = app.Services.GetRequiredService<SpoolStore>();
         var waiting = spool.Recover();
-        logger.LogInformation("spool: {Count} messages waiting in {Path}", waiting.Count, spool.QueueDir);
+        logger.LogInformation("spool: {Count} messages waiting in {Path}", waiting.Count, spool.LogDir);
         var queue = app.Services.GetRequiredService<DeliveryQueue>();
         try
         {

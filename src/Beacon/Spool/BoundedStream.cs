@@ -1,10 +1,10 @@
 namespace Beacon.Spool;
 
 /// <summary>
-/// The first <c>length</c> octets of a seekable stream, read-only: a spooled body without the metadata trailer that
-/// follows it in the same file.
+/// <c>length</c> octets of a seekable stream from <c>start</c> on, read-only: a spooled body without the records
+/// around it in its log segment.
 /// </summary>
-internal sealed class BoundedStream(Stream inner, long length) : Stream
+internal sealed class BoundedStream(Stream inner, long start, long length) : Stream
 {
     private long _position;
 
@@ -32,7 +32,7 @@ internal sealed class BoundedStream(Stream inner, long length) : Stream
             return 0;
         }
 
-        inner.Position = _position;
+        inner.Position = start + _position;
         var read = inner.Read(buffer[..(int)Math.Min(buffer.Length, left)]);
         _position += read;
         return read;
@@ -46,7 +46,7 @@ internal sealed class BoundedStream(Stream inner, long length) : Stream
             return 0;
         }
 
-        inner.Position = _position;
+        inner.Position = start + _position;
         var read = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, left)], cancellationToken).ConfigureAwait(false);
         _position += read;
         return read;

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace Beacon.Spool;
 
@@ -61,6 +62,31 @@ internal static partial class DurableFile
             SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         }
     }
+
+    /// <summary>fdatasync(2) (fsync(2) where there is none): the file's data and its length reach the disk.</summary>
+    public static void SyncData(SafeFileHandle handle)
+    {
+        var added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            var fd = (int)handle.DangerousGetHandle();
+            if ((OperatingSystem.IsLinux() ? Fdatasync(fd) : Fsync(fd)) != 0)
+            {
+                throw new IOException($"fdatasync failed: errno {Marshal.GetLastPInvokeError()}");
+            }
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
+    private static extern int Fdatasync(int fd);
 
     [DllImport("libc", EntryPoint = "open", SetLastError = true)]
     private static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);

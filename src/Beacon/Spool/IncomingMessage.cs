@@ -1,45 +1,54 @@
 using System.Buffers;
+using System.IO.Hashing;
 using Beacon.Smtp;
 
 namespace Beacon.Spool;
 
 /// <summary>
-/// A body being received: streamed straight into spool/queue/{id}.eml, so a 50 MB message costs a
-/// buffer, not 50 MB of memory. Nothing here is durable until <see cref="SpoolStore.CommitAsync"/>.
+/// A body being received. It stays in memory up to <see cref="MemoryLimit"/> octets (most mail), and beyond that
+/// spills to spool/incoming/{id}.body, so a 50 MB message costs a buffer, not 50 MB of memory. Nothing here is
+/// durable until <see cref="SpoolStore.CommitAsync(IncomingMessage, SpooledMessage)"/> writes it into the spool log.
 /// </summary>
 public sealed class IncomingMessage : IContentSink, IDisposable
 {
-    private FileStream _stream;
+    /// <summary>Bodies up to this size never touch the disk before their commit.</summary>
+    public const int MemoryLimit = 256 * 1024;
+
+    private const int FirstBuffer = 16 * 1024;
+
+    private readonly string _spillPath;
     private readonly long _limit;
     private long _content;
+    private byte[]? _buffer; // from the shared pool while the body is in memory
+    private FileStream? _spill;
+    private Crc32 _crc = new();
+    private int _disposed;
     private int _finished;
 
-    // The first octets of the message stay in memory as well, so the header section can be read at the end of
-    // DATA without opening the file again (an extra open per message costs measurable kernel time).
-    private readonly byte[] _head = new byte[HeadBytes];
-    private int _headLength;
-    private const int HeadBytes = 16 * 1024;
-
-    internal IncomingMessage(string messageId, string transmissionId, string path, long limit)
+    internal IncomingMessage(string messageId, string transmissionId, string spillPath, long limit)
     {
         MessageId = messageId;
         TransmissionId = transmissionId;
-        BodyPath = path;
+        _spillPath = spillPath;
         _limit = limit;
-        _stream = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, 64 * 1024);
+        _buffer = ArrayPool<byte>.Shared.Rent(FirstBuffer);
     }
 
     public string MessageId { get; }
 
     public string TransmissionId { get; }
 
-    internal string BodyPath { get; }
-
     /// <summary>Octets written so far, prepended headers included.</summary>
     public long Length { get; private set; }
 
     /// <summary>The content went past the size limit; the excess was dropped, not written.</summary>
     public bool Oversized { get; private set; }
+
+    /// <summary>The whole body while it is in memory; null once it spilled to a file.</summary>
+    internal ReadOnlyMemory<byte>? Memory => _buffer is null ? null : _buffer.AsMemory(0, (int)Length);
+
+    /// <summary>CRC-32 of the body so far.</summary>
+    internal uint Checksum => _crc.GetCurrentHashAsUInt32();
 
     public void Write(in ReadOnlySequence<byte> content)
     {
@@ -56,73 +65,137 @@ public sealed class IncomingMessage : IContentSink, IDisposable
 
         foreach (var segment in content)
         {
-            _stream.Write(segment.Span);
-            Remember(segment.Span);
+            Append(segment.Span);
         }
 
         _content += content.Length;
-        Length += content.Length;
     }
 
     /// <summary>Writes bytes that don't count against the client's size limit (the Received header).</summary>
-    public void WriteHeader(ReadOnlySpan<byte> header)
-    {
-        _stream.Write(header);
-        Remember(header);
-        Length += header.Length;
-    }
+    public void WriteHeader(ReadOnlySpan<byte> header) => Append(header);
 
     /// <summary>Reads the body back from the start (for header inspection before the commit).</summary>
     public Stream OpenRead()
     {
-        // When the whole message, or at least its whole header section, is in memory, read it from there.
-        if (_headLength == Length || _head.AsSpan(0, _headLength).IndexOf("\r\n\r\n"u8) >= 0)
+        if (_buffer is not null)
         {
-            return new MemoryStream(_head, 0, _headLength, writable: false);
+            return new MemoryStream(_buffer, 0, (int)Length, writable: false);
         }
 
-        _stream.Flush();
-        return new FileStream(BodyPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 16 * 1024);
+        _spill!.Flush();
+        return new FileStream(_spillPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 16 * 1024);
+    }
+
+    /// <summary>The body from its start, for the spool log's writer: memory, or the spill file read from its start.</summary>
+    internal Stream OpenSpill()
+    {
+        _spill!.Flush();
+        return new FileStream(_spillPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
     }
 
     /// <summary>
-    /// Writes the header section anew (a policy changed it): a new file with the new section and the body from
-    /// <paramref name="bodyOffset"/> on, which then takes the old one's place. The body is copied, never re-read
-    /// into memory.
+    /// Writes the header section anew (a policy changed it): the new section, then the body from
+    /// <paramref name="bodyOffset"/> on. A spilled body is copied into a new file, never read into memory.
     /// </summary>
     public void ReplaceHeaderSection(ReadOnlySpan<byte> section, long bodyOffset)
     {
-        var replacement = BodyPath + ".new";
-        _stream.Flush();
-        using (var output = new FileStream(replacement, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024))
+        _crc = new Crc32();
+        if (_buffer is { } old)
         {
-            output.Write(section);
-            _stream.Position = bodyOffset;
-            _stream.CopyTo(output);
+            var rest = old.AsSpan((int)bodyOffset, (int)(Length - bodyOffset));
+            var total = section.Length + rest.Length;
+            var replacement = ArrayPool<byte>.Shared.Rent(total);
+            section.CopyTo(replacement);
+            rest.CopyTo(replacement.AsSpan(section.Length));
+            ArrayPool<byte>.Shared.Return(old);
+            _buffer = replacement;
+            Length = total;
+            _crc.Append(replacement.AsSpan(0, total));
+            return;
         }
 
-        _stream.Dispose();
-        File.Move(replacement, BodyPath, overwrite: true);
-        _stream = new FileStream(BodyPath, FileMode.Open, FileAccess.ReadWrite, FileShare.Read, 64 * 1024);
-        _stream.Seek(0, SeekOrigin.End);
-        Length = _stream.Length;
-        _headLength = 0; // stale now; OpenRead falls back to the file
+        var path = _spillPath + ".new";
+        var output = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, 64 * 1024);
+        output.Write(section);
+        _crc.Append(section);
+        _spill!.Position = bodyOffset;
+        var chunk = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            int read;
+            while ((read = _spill.Read(chunk)) > 0)
+            {
+                output.Write(chunk, 0, read);
+                _crc.Append(chunk.AsSpan(0, read));
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
+
+        _spill.Dispose();
+        File.Move(path, _spillPath, overwrite: true);
+        _spill = output;
+        Length = output.Length;
     }
 
-    private void Remember(ReadOnlySpan<byte> bytes)
+    private void Append(ReadOnlySpan<byte> bytes)
     {
-        var take = Math.Min(bytes.Length, HeadBytes - _headLength);
-        bytes[..take].CopyTo(_head.AsSpan(_headLength));
-        _headLength += take;
+        _crc.Append(bytes);
+        if (_buffer is { } buffer)
+        {
+            var needed = Length + bytes.Length;
+            if (needed <= buffer.Length)
+            {
+                bytes.CopyTo(buffer.AsSpan((int)Length));
+                Length = needed;
+                return;
+            }
+
+            if (needed <= MemoryLimit)
+            {
+                var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(MemoryLimit, Math.Max(needed, buffer.Length * 2L)));
+                buffer.AsSpan(0, (int)Length).CopyTo(larger);
+                bytes.CopyTo(larger.AsSpan((int)Length));
+                ArrayPool<byte>.Shared.Return(buffer);
+                _buffer = larger;
+                Length = needed;
+                return;
+            }
+
+            // Too large for memory: from here on the body lives in a file.
+            _spill = new FileStream(_spillPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, 64 * 1024);
+            _spill.Write(buffer, 0, (int)Length);
+            ArrayPool<byte>.Shared.Return(buffer);
+            _buffer = null;
+        }
+
+        _spill!.Write(bytes);
+        Length += bytes.Length;
     }
-
-    /// <summary>Writes bytes after the message that are not part of it (the spool's metadata trailer).</summary>
-    internal void Append(ReadOnlySpan<byte> bytes) => _stream.Write(bytes); // the stream stands at the end
-
-    internal void FlushToDisk() => _stream.Flush(flushToDisk: true);
 
     /// <summary>True the first time only: the spool counts bodies being received.</summary>
     internal bool MarkFinished() => Interlocked.Exchange(ref _finished, 1) == 0;
 
-    public void Dispose() => _stream.Dispose();
+    /// <summary>Frees the buffer or deletes the spill file; safe to call more than once.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        if (_buffer is { } buffer)
+        {
+            _buffer = null;
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        if (_spill is not null)
+        {
+            _spill.Dispose();
+            File.Delete(_spillPath);
+        }
+    }
 }

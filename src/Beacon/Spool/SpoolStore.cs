@@ -1,6 +1,4 @@
-using System.Buffers.Binary;
-using System.IO.Hashing;
-using System.Security.Cryptography;
+using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 
@@ -8,56 +6,57 @@ namespace Beacon.Spool;
 
 /// <summary>
 /// The durable spool. Layout under data_dir/spool:
-///   queue/{id}.eml          the body, stored once per message, with Beacon's Received header, written there while
-///                           it is received; at the commit its metadata (<see cref="SpooledMessage"/>) is appended to
-///                           it as a trailer: [JSON][u32 length][u32 CRC-32 of the JSON][the spool's 8-byte key]. The
-///                           trailer's presence, durable, is the commit point: a body without one was never acknowledged.
-///   queue/{id}.json         the metadata once it changes (recipient states after a delivery attempt); it supersedes
-///                           the trailer, and rewriting it never touches the body
-///   incoming/               temporary files of delivery (large rendered copies); emptied on start
-///   quarantine/             entries that failed to read back, kept for an operator, never deleted silently
-///   key                     8 random bytes that end every trailer: content a client sent can't pass for one
-/// Commit: append the trailer, fsync the body, fsync queue/ (the body's directory entry). Only then does SMTP say 250:
-/// one file created and one fsync of it per message. (Earlier layouts wrote the metadata to a file of its own, renamed
-/// into place: one more create, fsync and rename; messages spooled that way are still read.) A group commit that
-/// shared the directory fsync between sessions was measured against this and was not faster here: docs/performance.md.
+///   log/{n}.log             the message log (<see cref="SpoolLog"/>): each message once, as one record of its metadata
+///                           (<see cref="SpooledMessage"/>) and its body (with Beacon's Received header), appended by a
+///                           single writer that syncs each batch of commits once (a group commit) before any of them
+///                           hears 250
+///   meta/{id}.json          a message's metadata once it changes (recipient states after a delivery attempt); it
+///                           supersedes the record's, and rewriting it never touches the body
+///   incoming/               bodies too large to receive in memory, and temporary files of delivery; emptied on start
+///   quarantine/             what failed to read back, kept for an operator, never deleted silently
+///   queue/                  messages of earlier Beacon versions (one file per message), moved into the log on start
+/// A removal marks the record dead in place; a log segment is deleted once nothing in it lives.
 /// </summary>
-public sealed class SpoolStore
+public sealed class SpoolStore : IDisposable
 {
     private readonly ILogger _logger;
+    private readonly SpoolLog _log;
+    private readonly ConcurrentDictionary<string, Entry> _index = new(StringComparer.Ordinal);
+    private int _receiving;
+    private volatile bool _indexed; // this process recovered or committed: the index is the truth, no need to read the log
 
     public SpoolStore(string dataDir, ILogger logger)
     {
         _logger = logger;
         Root = Path.GetFullPath(Path.Combine(dataDir, "spool"));
         IncomingDir = Path.Combine(Root, "incoming");
-        QueueDir = Path.Combine(Root, "queue");
+        MetaDir = Path.Combine(Root, "meta");
         QuarantineDir = Path.Combine(Root, "quarantine");
         Directory.CreateDirectory(IncomingDir);
-        Directory.CreateDirectory(QueueDir);
+        Directory.CreateDirectory(MetaDir);
         Directory.CreateDirectory(QuarantineDir);
-        _key = LoadKey(Path.Combine(Root, "key"));
+        _log = new SpoolLog(Path.Combine(Root, "log"), logger);
     }
-
-    private const int TrailerFixed = 16; // length, CRC-32, key
-
-    private readonly byte[] _key;
-    private int _receiving;
 
     public string Root { get; }
 
     public string IncomingDir { get; }
 
-    public string QueueDir { get; }
+    public string MetaDir { get; }
 
     public string QuarantineDir { get; }
+
+    public string LogDir => _log.Directory;
 
     /// <summary>Recovery logs its progress every this many messages (and at least once a second).</summary>
     public int RecoveryProgressEvery { get; init; } = 10_000;
 
+    /// <summary>Bodies being received right now (begun, neither committed nor dropped yet).</summary>
+    public int Receiving => Volatile.Read(ref _receiving);
+
     public IncomingMessage Begin(string messageId, string transmissionId, long sizeLimit)
     {
-        var incoming = new IncomingMessage(messageId, transmissionId, BodyPath(messageId), sizeLimit);
+        var incoming = new IncomingMessage(messageId, transmissionId, Path.Combine(IncomingDir, messageId + ".body"), sizeLimit);
         Interlocked.Increment(ref _receiving);
         return incoming;
     }
@@ -67,57 +66,29 @@ public sealed class SpoolStore
     {
         try
         {
-            await Task.Run(() =>
-            {
-                AppendTrailer(incoming, message);
-                incoming.FlushToDisk();
-                incoming.Dispose();
-                DurableFile.SyncDirectory(QueueDir);
-            }).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // The client will hear 451 and send again: no trace of this attempt may stay queued.
-            incoming.Dispose();
-            TryDelete(BodyPath(message.MessageId));
-            throw;
+            _indexed = true;
+            var location = await _log.AppendAsync(JsonSerializer.SerializeToUtf8Bytes(message, SpooledMessage.Json), incoming).ConfigureAwait(false);
+            _index[message.MessageId] = new Entry(location);
         }
         finally
         {
-            Finish(incoming);
+            Abort(incoming); // the log holds the body now, or the client hears 451 and sends again
         }
     }
 
-    /// <summary>
-    /// Commits a message Beacon made itself (a delivery status notification) through the same durable path as a
-    /// received one: incoming/ → fsync → rename. <paramref name="message"/>'s Size must be <paramref name="body"/>'s length.
-    /// </summary>
+    /// <summary>Commits a message Beacon made itself (a delivery status notification) through the same durable path as a
+    /// received one. <paramref name="message"/>'s Size must be <paramref name="body"/>'s length.</summary>
     public async Task CommitAsync(SpooledMessage message, ReadOnlyMemory<byte> body)
     {
         var incoming = Begin(message.MessageId, message.TransmissionId, long.MaxValue);
-        try
-        {
-            incoming.WriteHeader(body.Span);
-            await CommitAsync(incoming, message).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Abort(incoming);
-            throw;
-        }
+        incoming.WriteHeader(body.Span);
+        await CommitAsync(incoming, message).ConfigureAwait(false);
     }
 
-    /// <summary>Drops a body that will not be acknowledged.</summary>
+    /// <summary>Drops a body that will not be acknowledged (or was just committed); safe to call more than once.</summary>
     public void Abort(IncomingMessage incoming)
     {
         incoming.Dispose();
-        TryDelete(incoming.BodyPath);
-        Finish(incoming);
-    }
-
-    /// <summary>A body is no longer being received (committed or dropped); once per body, whichever path comes first.</summary>
-    private void Finish(IncomingMessage incoming)
-    {
         if (incoming.MarkFinished())
         {
             Interlocked.Decrement(ref _receiving);
@@ -125,25 +96,41 @@ public sealed class SpoolStore
     }
 
     /// <summary>Rewrites a message's metadata (recipient states) without touching its body.</summary>
-    public void Update(SpooledMessage message) =>
+    public void Update(SpooledMessage message)
+    {
         DurableFile.WriteAtomically(MetaPath(message.MessageId), JsonSerializer.SerializeToUtf8Bytes(message, SpooledMessage.Json));
+        if (_index.TryGetValue(message.MessageId, out var entry))
+        {
+            entry.HasMetaFile = true;
+        }
+    }
 
     /// <summary>
     /// Removes a message whose every recipient has reached a final state. Not synced: a crash before the
     /// removal reaches the disk brings the message back, and its unfinished-looking recipients are delivered again
-    /// (delivery is at-least-once; the metadata is updated before this when that matters). The body goes first: a
-    /// metadata file left without a body is a removal cut short, and the next start deletes it.
+    /// (delivery is at-least-once; the metadata is updated before this when that matters).
     /// </summary>
     public void Remove(string messageId)
     {
-        TryDelete(BodyPath(messageId));
-        TryDelete(MetaPath(messageId));
+        if (!_index.TryRemove(messageId, out var entry))
+        {
+            return;
+        }
+
+        _log.Release(entry.Location);
+        if (entry.HasMetaFile)
+        {
+            TryDelete(MetaPath(messageId));
+        }
     }
+
+    /// <summary>True while the message is in the spool (committed, not removed).</summary>
+    public bool Contains(string messageId) => Entries().ContainsKey(messageId);
 
     /// <summary>
     /// Brings the spool back to a consistent state after any stop, clean or not, and returns the messages
-    /// still waiting. Bodies without metadata were never acknowledged and are removed; unreadable entries go
-    /// to quarantine with a log line.
+    /// still waiting. Records cut short by a crash were never acknowledged and are dropped; what cannot be read goes
+    /// to quarantine with a log line. Messages of the earlier one-file-per-message layout move into the log.
     /// </summary>
     public IReadOnlyList<SpooledMessage> Recover()
     {
@@ -153,225 +140,267 @@ public sealed class SpoolStore
             TryDelete(leftover);
         }
 
-        foreach (var temporary in Directory.EnumerateFiles(QueueDir, "*.tmp").Concat(Directory.EnumerateFiles(QueueDir, "*.new")))
+        foreach (var temporary in Directory.EnumerateFiles(MetaDir, "*.tmp"))
         {
             TryDelete(temporary);
         }
 
-        foreach (var meta in Directory.EnumerateFiles(QueueDir, "*.json"))
-        {
-            if (!File.Exists(Path.ChangeExtension(meta, ".eml")))
-            {
-                TryDelete(meta); // a removal cut short between the body and its metadata
-            }
-        }
-
-        var messages = new List<SpooledMessage>();
-        var bodies = Directory.GetFiles(QueueDir, "*.eml");
-        Array.Sort(bodies, StringComparer.Ordinal);
+        _indexed = true;
+        var messages = new Dictionary<string, SpooledMessage>(StringComparer.Ordinal);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var lastReport = started;
-        var quarantined = 0;
-        for (var i = 0; i < bodies.Length; i++)
+        var (read, quarantined) = (0, 0);
+        var segments = _log.SegmentFiles();
+        for (var s = 0; s < segments.Length; s++)
         {
-            var id = Path.GetFileNameWithoutExtension(bodies[i]);
-            var problem = Check(id, out var message);
-            if (message is not null && problem is null)
+            var path = segments[s];
+            var records = new List<ScannedRecord>();
+            var scan = SpoolLog.Scan(path, records.Add);
+            if (scan.Problem is not null && scan.Sealed)
             {
-                messages.Add(message);
+                // Every record of a sealed segment was durable: this is damage. Keep the whole file for an operator.
+                var copy = Path.Combine(QuarantineDir, Path.GetFileName(path));
+                File.Copy(path, copy, overwrite: true);
+                _logger.LogError("spool: {Segment} is damaged ({Problem}); the messages before the damage are kept, the file as it was is in {Copy}",
+                    Path.GetFileName(path), scan.Problem, copy);
             }
-            else if (problem is null)
+            else if (scan.Problem is not null)
             {
-                _logger.LogInformation("spool: removing {File}, a body whose commit was interrupted before it was acknowledged", Path.GetFileName(bodies[i]));
-                TryDelete(bodies[i]);
-            }
-            else
-            {
-                _logger.LogError("spool: message {Id} moved to quarantine: {Problem}", id, problem);
-                Quarantine(id);
-                quarantined++;
+                _logger.LogInformation("spool: {Segment} ends in {Problem}: {Octets} octets of commits cut short by a stop, never acknowledged, dropped",
+                    Path.GetFileName(path), scan.Problem, new FileInfo(path).Length - scan.GoodLength);
             }
 
-            // A large spool takes a while to read back: say how far it got, so a slow start is not taken for a hang.
-            var now = System.Diagnostics.Stopwatch.GetTimestamp();
-            if (i + 1 < bodies.Length && ((i + 1) % RecoveryProgressEvery == 0 || System.Diagnostics.Stopwatch.GetElapsedTime(lastReport, now) >= TimeSpan.FromSeconds(1)))
+            var segment = _log.Adopt(path, scan);
+            foreach (var record in records)
             {
-                lastReport = now;
-                _logger.LogInformation("spool: recovering, {Done}/{Total} messages read ({Percent:0}%), {Quarantined} quarantined",
-                    i + 1, bodies.Length, 100.0 * (i + 1) / bodies.Length, quarantined);
+                var location = new LogLocation(segment, record.Offset, record.BodyOffset, record.BodyLength);
+                SpoolLog.Track(location);
+                if (Admit(location, record.Metadata) is { } message)
+                {
+                    messages[message.MessageId] = message;
+                }
+                else
+                {
+                    quarantined++;
+                }
+
+                // A large spool takes a while to read back: say how far it got, so a slow start is not taken for a hang.
+                read++;
+                var now = System.Diagnostics.Stopwatch.GetTimestamp();
+                if (read % RecoveryProgressEvery == 0 || System.Diagnostics.Stopwatch.GetElapsedTime(lastReport, now) >= TimeSpan.FromSeconds(1))
+                {
+                    lastReport = now;
+                    _logger.LogInformation("spool: recovering, {Read} messages read, log segment {Segment}/{Segments}, {Quarantined} quarantined",
+                        read, s + 1, segments.Length, quarantined);
+                }
             }
         }
 
-        if (bodies.Length > 0)
+        foreach (var meta in Directory.EnumerateFiles(MetaDir, "*.json"))
+        {
+            if (!_index.ContainsKey(Path.GetFileNameWithoutExtension(meta)))
+            {
+                TryDelete(meta); // a removal cut short between the record and its metadata
+            }
+        }
+
+        _log.DeleteUnused();
+        foreach (var message in MigrateLegacy())
+        {
+            messages[message.MessageId] = message;
+        }
+
+        if (read > 0)
         {
             _logger.LogInformation("spool: recovered {Count} of {Total} messages in {Elapsed:0.0} s, {Quarantined} quarantined",
                 messages.Count, messages.Count + quarantined, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, quarantined);
         }
 
-        DurableFile.SyncDirectory(QueueDir);
-        return messages;
+        return [.. messages.Values.OrderBy(m => m.MessageId, StringComparer.Ordinal)];
     }
 
-    /// <summary>Messages in the queue directory: a directory listing, no file is read. Bodies this process is still
-    /// receiving are not counted; another process's (a CLI beside a running Beacon) are.</summary>
-    public int Count() => Math.Max(0, Directory.EnumerateFiles(QueueDir, "*.eml").Count() - Volatile.Read(ref _receiving));
+    /// <summary>Messages in the spool (this process's view: after <see cref="Recover"/>, or of what it committed).</summary>
+    public int Count() => _index.Count;
 
     /// <summary>Every queued message's metadata, oldest first (ids are time-ordered).</summary>
     public IEnumerable<SpooledMessage> List()
     {
-        foreach (var body in Directory.EnumerateFiles(QueueDir, "*.eml").Order(StringComparer.Ordinal))
+        foreach (var (id, entry) in Entries().OrderBy(e => e.Key, StringComparer.Ordinal))
         {
-            if (TryRead(Path.GetFileNameWithoutExtension(body)) is { } message)
+            if (TryRead(id, entry) is { } message)
             {
                 yield return message;
             }
         }
     }
 
-    /// <summary>A message's metadata (its latest: the metadata file if there is one, else the body's trailer), or
-    /// null when it is not there, not committed (yet), or unreadable.</summary>
-    public SpooledMessage? TryRead(string messageId)
-    {
-        try
-        {
-            return Read(messageId, out _);
-        }
-        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException or InvalidDataException)
-        {
-            return null;
-        }
-    }
+    /// <summary>A message's latest metadata, or null when it is not there or unreadable.</summary>
+    public SpooledMessage? TryRead(string messageId) => Entries().TryGetValue(messageId, out var entry) ? TryRead(messageId, entry) : null;
 
-    /// <summary>The body (Received header included, trailer excluded): <paramref name="message"/>.Size octets, seekable.</summary>
+    /// <summary>The body (Received header included): <paramref name="message"/>.Size octets, seekable.</summary>
     public Stream OpenBody(SpooledMessage message) =>
-        new BoundedStream(new FileStream(BodyPath(message.MessageId), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 64 * 1024), message.Size);
+        Entries().TryGetValue(message.MessageId, out var entry)
+            ? SpoolLog.OpenBody(entry.Location)
+            : throw new FileNotFoundException($"message {message.MessageId} is not in the spool");
 
-    internal string BodyPath(string messageId) => Path.Combine(QueueDir, messageId + ".eml");
+    /// <summary>Waits for the log's writer and seals the segment it was writing.</summary>
+    public void Dispose() => _log.Dispose();
 
-    private string MetaPath(string messageId) => Path.Combine(QueueDir, messageId + ".json");
+    private string MetaPath(string messageId) => Path.Combine(MetaDir, messageId + ".json");
 
     /// <summary>
-    /// The metadata and the body file's length; null when the body has no trailer and no metadata file (never
-    /// committed). Throws <see cref="InvalidDataException"/> or <see cref="JsonException"/> for a damaged entry.
+    /// Where each message lies: this process's index, or, for a process that has neither recovered nor committed
+    /// (a CLI verb beside a running Beacon), what the log on disk says right now, read without changing anything.
     /// </summary>
-    private SpooledMessage? Read(string id, out long fileLength)
+    private IReadOnlyDictionary<string, Entry> Entries()
     {
-        using var body = new FileStream(BodyPath(id), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
-        fileLength = body.Length;
-        var meta = MetaPath(id);
-        if (!File.Exists(meta))
+        if (_indexed)
         {
-            return ReadTrailer(body);
+            return _index;
         }
 
-        return JsonSerializer.Deserialize<SpooledMessage>(File.ReadAllBytes(meta), SpooledMessage.Json)
-            ?? throw new InvalidDataException("metadata file is empty");
+        var entries = new Dictionary<string, Entry>(StringComparer.Ordinal);
+        foreach (var path in _log.SegmentFiles())
+        {
+            var segment = new LogSegment(0, path);
+            try
+            {
+                SpoolLog.Scan(path, record =>
+                {
+                    if (Parse(record.Metadata) is { } message)
+                    {
+                        entries[message.MessageId] = new Entry(new LogLocation(segment, record.Offset, record.BodyOffset, record.BodyLength))
+                        {
+                            HasMetaFile = File.Exists(MetaPath(message.MessageId)),
+                        };
+                    }
+                });
+            }
+            catch (FileNotFoundException)
+            {
+                // deleted by the running Beacon while this looked: nothing in it lived any more
+            }
+        }
+
+        return entries;
     }
 
-    private SpooledMessage? ReadTrailer(FileStream body)
+    private SpooledMessage? TryRead(string messageId, Entry entry)
     {
-        Span<byte> tail = stackalloc byte[TrailerFixed];
-        if (body.Length < TrailerFixed)
-        {
-            return null;
-        }
-
-        body.Position = body.Length - TrailerFixed;
-        body.ReadExactly(tail);
-        if (!tail[8..].SequenceEqual(_key))
-        {
-            return null; // no trailer: the commit never happened
-        }
-
-        var length = BinaryPrimitives.ReadUInt32LittleEndian(tail);
-        if (length > body.Length - TrailerFixed)
-        {
-            throw new InvalidDataException("metadata trailer is longer than the file");
-        }
-
-        var json = new byte[length];
-        body.Position = body.Length - TrailerFixed - length;
-        body.ReadExactly(json);
-        if (Crc32.HashToUInt32(json) != BinaryPrimitives.ReadUInt32LittleEndian(tail[4..]))
-        {
-            throw new InvalidDataException("metadata trailer fails its checksum");
-        }
-
-        return JsonSerializer.Deserialize<SpooledMessage>(json, SpooledMessage.Json) ?? throw new InvalidDataException("metadata trailer is empty");
-    }
-
-    /// <summary>Appends the commit's trailer: the metadata, then its length, CRC-32 and the spool's key.</summary>
-    private void AppendTrailer(IncomingMessage incoming, SpooledMessage message)
-    {
-        var json = JsonSerializer.SerializeToUtf8Bytes(message, SpooledMessage.Json);
-        Span<byte> fixedPart = stackalloc byte[TrailerFixed];
-        BinaryPrimitives.WriteUInt32LittleEndian(fixedPart, (uint)json.Length);
-        BinaryPrimitives.WriteUInt32LittleEndian(fixedPart[4..], Crc32.HashToUInt32(json));
-        _key.CopyTo(fixedPart[8..]);
-        incoming.Append(json);
-        incoming.Append(fixedPart);
-    }
-
-    /// <summary>Null and no problem: never committed. A problem: quarantine.</summary>
-    private string? Check(string id, out SpooledMessage? message)
-    {
-        long length;
         try
         {
-            message = Read(id, out length);
+            return entry.HasMetaFile
+                ? JsonSerializer.Deserialize<SpooledMessage>(File.ReadAllBytes(MetaPath(messageId)), SpooledMessage.Json)
+                : Parse(SpoolLog.ReadMetadata(entry.Location));
         }
-        catch (Exception e) when (e is JsonException or InvalidDataException)
-        {
-            message = null;
-            return $"metadata is not valid: {e.Message}";
-        }
-
-        if (message is null)
+        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
         {
             return null;
         }
-
-        if (message.MessageId != id || message.Recipients.Count == 0)
-        {
-            return "metadata is incomplete";
-        }
-
-        if (message.Version > SpooledMessage.CurrentVersion)
-        {
-            return $"metadata version {message.Version} is newer than this Beacon understands";
-        }
-
-        // The body is Size octets, followed by its trailer (or, spooled by an earlier layout, by nothing).
-        return length < message.Size ? $"body is {length} octets, metadata says {message.Size}" : null;
     }
 
-    private static byte[] LoadKey(string path)
+    private static SpooledMessage? Parse(byte[] metadata)
     {
-        if (!File.Exists(path))
+        try
+        {
+            return JsonSerializer.Deserialize<SpooledMessage>(metadata, SpooledMessage.Json);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Indexes a live record found on start and returns its latest metadata; null when it went to quarantine.</summary>
+    private SpooledMessage? Admit(LogLocation location, byte[] metadata)
+    {
+        var message = Parse(metadata);
+        var problem = message is null ? "its metadata is not valid JSON" : Problem(message);
+        var meta = message is null ? null : MetaPath(message.MessageId);
+        var hasMetaFile = meta is not null && File.Exists(meta);
+        if (problem is null && hasMetaFile)
         {
             try
             {
-                DurableFile.WriteAtomically(path, RandomNumberGenerator.GetBytes(8), createOnly: true);
+                message = JsonSerializer.Deserialize<SpooledMessage>(File.ReadAllBytes(meta!), SpooledMessage.Json);
+                problem = message is null ? "its metadata file is empty" : Problem(message);
             }
-            catch (IOException) when (File.Exists(path))
+            catch (JsonException e)
             {
-                // another process (a CLI verb beside a starting Beacon) made it first
+                problem = $"its metadata file is not valid: {e.Message}";
             }
         }
 
-        var key = File.ReadAllBytes(path);
-        return key.Length == 8 ? key : throw new InvalidDataException($"{path} is not an 8-byte spool key");
+        var name = message?.MessageId ?? $"{Path.GetFileNameWithoutExtension(location.Segment.Path)}-{location.Offset}";
+        if (problem is not null)
+        {
+            _logger.LogError("spool: message {Id} moved to quarantine: {Problem}", name, problem);
+            using (var body = SpoolLog.OpenBody(location))
+            using (var copy = File.Create(Path.Combine(QuarantineDir, name + ".eml")))
+            {
+                body.CopyTo(copy);
+            }
+
+            File.WriteAllBytes(Path.Combine(QuarantineDir, name + ".record.json"), metadata);
+            if (hasMetaFile)
+            {
+                File.Move(meta!, Path.Combine(QuarantineDir, name + ".json"), overwrite: true);
+            }
+
+            _log.Release(location);
+            return null;
+        }
+
+        if (_index.TryGetValue(message!.MessageId, out var earlier))
+        {
+            _log.Release(earlier.Location); // the same message twice (a copy cut short): the later record wins
+        }
+
+        _index[message.MessageId] = new Entry(location) { HasMetaFile = hasMetaFile };
+        return message;
+
+        string? Problem(SpooledMessage m) =>
+            m.Recipients is not { Count: > 0 } || m.MessageId.Length == 0 ? "its metadata is incomplete"
+            : m.Version > SpooledMessage.CurrentVersion ? $"its metadata version {m.Version} is newer than this Beacon understands"
+            : m.Size != location.BodyLength ? $"its body is {location.BodyLength} octets, its metadata says {m.Size}"
+            : null;
     }
 
-    private void Quarantine(string id)
+    /// <summary>Moves the messages of the one-file-per-message layout into the log, then deletes their files.</summary>
+    private List<SpooledMessage> MigrateLegacy()
     {
-        foreach (var path in new[] { MetaPath(id), BodyPath(id) })
+        var queueDir = Path.Combine(Root, "queue");
+        var legacy = LegacySpool.Read(queueDir, Path.Combine(Root, "key"), QuarantineDir, _logger);
+        foreach (var (message, body) in legacy)
         {
-            if (File.Exists(path))
+            var incoming = Begin(message.MessageId, message.TransmissionId, long.MaxValue);
+            using (var source = new FileStream(body, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024))
             {
-                File.Move(path, Path.Combine(QuarantineDir, Path.GetFileName(path)), overwrite: true);
+                var chunk = new byte[64 * 1024];
+                var left = message.Size;
+                while (left > 0 && source.Read(chunk, 0, (int)Math.Min(chunk.Length, left)) is var read and > 0)
+                {
+                    incoming.WriteHeader(chunk.AsSpan(0, read));
+                    left -= read;
+                }
             }
+
+            CommitAsync(incoming, message).GetAwaiter().GetResult();
+            TryDelete(Path.ChangeExtension(body, ".json"));
+            TryDelete(body);
         }
+
+        if (Directory.Exists(queueDir) && !Directory.EnumerateFileSystemEntries(queueDir).Any())
+        {
+            Directory.Delete(queueDir);
+        }
+
+        if (legacy.Count > 0)
+        {
+            _logger.LogInformation("spool: moved {Count} messages of the earlier one-file-per-message layout into the log", legacy.Count);
+        }
+
+        return [.. legacy.Select(l => l.Message)];
     }
 
     private void TryDelete(string path)
@@ -384,5 +413,13 @@ public sealed class SpoolStore
         {
             _logger.LogWarning(e, "spool: could not remove {Path}", path);
         }
+    }
+
+    /// <summary>Where a message's record lies, and whether a metadata file supersedes the record's.</summary>
+    private sealed class Entry(LogLocation location)
+    {
+        public LogLocation Location { get; } = location;
+
+        public bool HasMetaFile { get; set; }
     }
 }
