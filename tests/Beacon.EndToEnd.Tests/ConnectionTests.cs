@@ -37,10 +37,10 @@ public sealed class ConnectionTests
             Assert.Equal("250 2.1.5 Recipient OK", (await client.CommandAsync("RCPT TO:<rcpt@example.com>")).ToString());
             Assert.Equal(354, (await client.CommandAsync("DATA")).Code);
             await client.SendAsync("Subject: cut short\r\n\r\nhalf a mess");
-            await BeaconInstance.WaitUntilAsync(() => Directory.GetFiles(beacon.Server.Spool.QueueDir).Length == 1, "the body to be started in queue/");
+            await BeaconInstance.WaitUntilAsync(() => beacon.Server.Spool.Receiving == 1, "the body to be started");
         }
 
-        await BeaconInstance.WaitUntilAsync(() => Directory.GetFiles(beacon.Server.Spool.QueueDir).Length == 0, "the unacknowledged body to be removed");
+        await BeaconInstance.WaitUntilAsync(() => beacon.Server.Spool.Receiving == 0, "the unacknowledged body to be dropped");
         Assert.Empty(beacon.Queue);
 
         await using var next = await TestSmtpClient.ConnectEhloAsync(beacon.Smtp);

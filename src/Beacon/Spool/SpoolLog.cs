@@ -55,9 +55,13 @@ internal sealed class SpoolLog : IDisposable
     }
 
     /// <summary>Appends a record; the task completes once it is durable, with where the record lies.</summary>
-    public Task<LogLocation> AppendAsync(byte[] metadata, IncomingMessage body)
+    public Task<LogLocation> AppendAsync(byte[] metadata, IncomingMessage body) => Enqueue(new LogAppend(metadata, body, null));
+
+    /// <summary>Copies a record as it is into the segment being written (compaction); completes once the copy is durable.</summary>
+    public Task<LogLocation> CopyAsync(LogLocation record) => Enqueue(new LogAppend(null, null, record));
+
+    private Task<LogLocation> Enqueue(LogAppend append)
     {
-        var append = new LogAppend(metadata, body);
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_stopping, this);
@@ -85,6 +89,7 @@ internal sealed class SpoolLog : IDisposable
 
             RandomAccess.Write(segment.Handle, DeadBytes, location.Offset + 4);
             segment.Live--;
+            segment.LiveBytes -= location.Length;
             DeleteIfDone(segment);
         }
     }
@@ -183,7 +188,7 @@ internal sealed class SpoolLog : IDisposable
     {
         var number = long.Parse(Path.GetFileNameWithoutExtension(path), System.Globalization.CultureInfo.InvariantCulture);
         var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
-        var segment = new LogSegment(number, path) { Handle = handle, Length = scan.GoodLength, Sealed = true };
+        var segment = new LogSegment(number, path) { Handle = handle, Length = scan.GoodLength, Sealed = true, SealedAt = Environment.TickCount64 };
         if (scan.Problem is not null || !scan.EndsInSeal)
         {
             RandomAccess.SetLength(handle, scan.GoodLength);
@@ -210,6 +215,7 @@ internal sealed class SpoolLog : IDisposable
         lock (location.Segment)
         {
             location.Segment.Live++;
+            location.Segment.LiveBytes += location.Length;
         }
     }
 
@@ -228,6 +234,26 @@ internal sealed class SpoolLog : IDisposable
             {
                 DeleteIfDone(segment);
             }
+        }
+    }
+
+    /// <summary>
+    /// Sealed segments mostly dead for a while: at most a quarter of their octets still live, sealed at least
+    /// <paramref name="age"/> ago. Their live records are worth copying forward so that the file can go: without
+    /// this, one message deferred for days would keep its whole segment on disk.
+    /// </summary>
+    public List<LogSegment> CompactionCandidates(TimeSpan age)
+    {
+        var now = Environment.TickCount64;
+        lock (_gate)
+        {
+            return [.. _segments.Values.Where(s =>
+            {
+                lock (s)
+                {
+                    return s.Sealed && s.Handle is not null && s.Live > 0 && s.LiveBytes * 4 <= s.Length && now - s.SealedAt >= age.TotalMilliseconds;
+                }
+            })];
         }
     }
 
@@ -351,7 +377,20 @@ internal sealed class SpoolLog : IDisposable
         {
             for (var i = 0; i < batch.Count; i++)
             {
-                var (metadata, body) = (batch[i].Metadata, batch[i].Body);
+                if (batch[i].Record is { } record)
+                {
+                    written = Flush(head.Handle!, gather, written);
+                    using (var source = new BoundedStream(new FileStream(record.Segment.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1), record.Offset, record.Length))
+                    {
+                        written = Copy(source, head.Handle!, written);
+                    }
+
+                    locations[i] = new LogLocation(head, offset, offset + (record.BodyOffset - record.Offset), record.BodyLength);
+                    offset += record.Length;
+                    continue;
+                }
+
+                var (metadata, body) = (batch[i].Metadata!, batch[i].Body!);
                 gather.Add(Header(MessageKind, metadata, body.Length, body.Checksum));
                 gather.Add(metadata);
                 var bodyOffset = offset + HeaderSize + metadata.Length;
@@ -397,6 +436,7 @@ internal sealed class SpoolLog : IDisposable
         {
             head.Length = offset;
             head.Live += batch.Count;
+            head.LiveBytes += offset - start;
         }
 
         for (var i = 0; i < batch.Count; i++)
@@ -498,6 +538,7 @@ internal sealed class SpoolLog : IDisposable
             }
 
             segment.Sealed = true;
+            segment.SealedAt = Environment.TickCount64;
             DeleteIfDone(segment);
         }
     }
@@ -562,11 +603,14 @@ internal sealed class SpoolLog : IDisposable
         }
     }
 
-    private sealed class LogAppend(byte[] metadata, IncomingMessage body)
+    /// <summary>A new record (metadata and body) or a copy of an existing one.</summary>
+    private sealed class LogAppend(byte[]? metadata, IncomingMessage? body, LogLocation? record)
     {
-        public byte[] Metadata { get; } = metadata;
+        public byte[]? Metadata { get; } = metadata;
 
-        public IncomingMessage Body { get; } = body;
+        public IncomingMessage? Body { get; } = body;
+
+        public LogLocation? Record { get; } = record;
 
         public TaskCompletionSource<LogLocation> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
@@ -586,11 +630,21 @@ internal sealed class LogSegment(long number, string path)
 
     public int Live { get; set; }
 
+    /// <summary>Octets of the live records (headers, metadata and bodies).</summary>
+    public long LiveBytes { get; set; }
+
     public bool Sealed { get; set; }
+
+    /// <summary><see cref="Environment.TickCount64"/> when this process sealed or adopted the segment.</summary>
+    public long SealedAt { get; set; }
 }
 
 /// <summary>Where a message's record lies: its header's offset, and its body's.</summary>
-internal sealed record LogLocation(LogSegment Segment, long Offset, long BodyOffset, long BodyLength);
+internal sealed record LogLocation(LogSegment Segment, long Offset, long BodyOffset, long BodyLength)
+{
+    /// <summary>The whole record's octets.</summary>
+    public long Length => BodyOffset + BodyLength - Offset;
+}
 
 internal readonly record struct ScannedRecord(long Offset, byte[] Metadata, long BodyOffset, long BodyLength);
 

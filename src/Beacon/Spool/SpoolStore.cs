@@ -24,6 +24,8 @@ public sealed class SpoolStore : IDisposable
     private readonly ConcurrentDictionary<string, Entry> _index = new(StringComparer.Ordinal);
     private int _receiving;
     private volatile bool _indexed; // this process recovered or committed: the index is the truth, no need to read the log
+    private Timer? _compaction;
+    private int _compacting;
 
     public SpoolStore(string dataDir, ILogger logger)
     {
@@ -117,7 +119,12 @@ public sealed class SpoolStore : IDisposable
             return;
         }
 
-        _log.Release(entry.Location);
+        lock (entry)
+        {
+            entry.Removed = true;
+            _log.Release(entry.Location);
+        }
+
         if (entry.HasMetaFile)
         {
             TryDelete(MetaPath(messageId));
@@ -134,6 +141,11 @@ public sealed class SpoolStore : IDisposable
     /// </summary>
     public IReadOnlyList<SpooledMessage> Recover()
     {
+        if (_indexed)
+        {
+            throw new InvalidOperationException("the spool is recovered once, before anything is committed");
+        }
+
         foreach (var leftover in Directory.EnumerateFiles(IncomingDir))
         {
             _logger.LogInformation("spool: removing {File}, a message whose transaction never completed", Path.GetFileName(leftover));
@@ -216,6 +228,7 @@ public sealed class SpoolStore : IDisposable
                 messages.Count, messages.Count + quarantined, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, quarantined);
         }
 
+        _compaction = new Timer(_ => CompactInBackground(), null, CompactionInterval, CompactionInterval);
         return [.. messages.Values.OrderBy(m => m.MessageId, StringComparer.Ordinal)];
     }
 
@@ -238,13 +251,106 @@ public sealed class SpoolStore : IDisposable
     public SpooledMessage? TryRead(string messageId) => Entries().TryGetValue(messageId, out var entry) ? TryRead(messageId, entry) : null;
 
     /// <summary>The body (Received header included): <paramref name="message"/>.Size octets, seekable.</summary>
-    public Stream OpenBody(SpooledMessage message) =>
-        Entries().TryGetValue(message.MessageId, out var entry)
-            ? SpoolLog.OpenBody(entry.Location)
-            : throw new FileNotFoundException($"message {message.MessageId} is not in the spool");
+    public Stream OpenBody(SpooledMessage message)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            if (!Entries().TryGetValue(message.MessageId, out var entry))
+            {
+                throw new FileNotFoundException($"message {message.MessageId} is not in the spool");
+            }
+
+            try
+            {
+                return SpoolLog.OpenBody(entry.Location);
+            }
+            catch (FileNotFoundException) when (attempt == 0)
+            {
+                // compaction moved the record and deleted its segment between the lookup and the open: look again
+            }
+        }
+    }
+
+    /// <summary>
+    /// Copies the live messages of mostly dead log segments (<see cref="SpoolLog.CompactionCandidates"/>) to the
+    /// end of the log and releases the old records, so that those segments are deleted. Returns the messages moved.
+    /// Runs every <see cref="CompactionInterval"/> once the spool is recovered.
+    /// </summary>
+    public async Task<int> CompactAsync(TimeSpan age)
+    {
+        var moved = 0;
+        foreach (var segment in _log.CompactionCandidates(age))
+        {
+            foreach (var entry in _index.Values)
+            {
+                LogLocation from;
+                lock (entry)
+                {
+                    if (entry.Removed || entry.Location.Segment != segment)
+                    {
+                        continue;
+                    }
+
+                    from = entry.Location;
+                }
+
+                var to = await _log.CopyAsync(from).ConfigureAwait(false);
+                lock (entry)
+                {
+                    if (entry.Removed)
+                    {
+                        _log.Release(to); // removed while being copied: the copy is dead too
+                        continue;
+                    }
+
+                    entry.Location = to;
+                    _log.Release(from);
+                }
+
+                moved++;
+            }
+        }
+
+        return moved;
+    }
+
+    /// <summary>How often a running spool looks for log segments to compact, and how long a segment must have been sealed.</summary>
+    public static readonly TimeSpan CompactionInterval = TimeSpan.FromMinutes(1);
+
+    private void CompactInBackground()
+    {
+        if (Interlocked.Exchange(ref _compacting, 1) != 0)
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                var moved = await CompactAsync(CompactionInterval).ConfigureAwait(false);
+                if (moved > 0)
+                {
+                    _logger.LogInformation("spool: compaction copied {Count} messages forward out of mostly finished log segments", moved);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
+            {
+                _logger.LogWarning(e, "spool: compaction stopped; it tries again in {Interval}", CompactionInterval);
+            }
+            finally
+            {
+                Volatile.Write(ref _compacting, 0);
+            }
+        });
+    }
 
     /// <summary>Waits for the log's writer and seals the segment it was writing.</summary>
-    public void Dispose() => _log.Dispose();
+    public void Dispose()
+    {
+        _compaction?.Dispose();
+        _log.Dispose();
+    }
 
     private string MetaPath(string messageId) => Path.Combine(MetaDir, messageId + ".json");
 
@@ -416,10 +522,13 @@ public sealed class SpoolStore : IDisposable
     }
 
     /// <summary>Where a message's record lies, and whether a metadata file supersedes the record's.</summary>
+    /// <summary>Location and Removed change under the entry's lock (removal against compaction).</summary>
     private sealed class Entry(LogLocation location)
     {
-        public LogLocation Location { get; } = location;
+        public LogLocation Location { get; set; } = location;
 
         public bool HasMetaFile { get; set; }
+
+        public bool Removed { get; set; }
     }
 }

@@ -18,7 +18,7 @@ public sealed class DeliveryQueueTests : IAsyncDisposable
     private static readonly DateTimeOffset Start = new(2026, 11, 27, 12, 0, 0, TimeSpan.Zero);
     private readonly string _dataDir = Directory.CreateTempSubdirectory("beacon-queue-").FullName;
     private readonly FakeTimeProvider _time = new(Start);
-    private readonly SpoolStore _spool;
+    private SpoolStore _spool;
     private readonly EventPipeline _events;
     private readonly ConcurrentQueue<(string Domain, int Attempt)> _attempts = new();
     private DeliveryQueue? _queue;
@@ -47,7 +47,7 @@ public sealed class DeliveryQueueTests : IAsyncDisposable
         _time.Advance(TimeSpan.FromSeconds(59));
         Assert.Single(_attempts);
         _time.Advance(TimeSpan.FromSeconds(1));
-        await WaitForAsync(() => File.Exists(_spool.BodyPath(message.MessageId)) ? null : "removed");
+        await WaitForAsync(() => _spool.Contains(message.MessageId) ? null : "removed");
 
         var events = await EventsAsync();
         Assert.Equal(["delay", "delivery"], events.Select(e => (string?)e["type"]));
@@ -67,7 +67,7 @@ public sealed class DeliveryQueueTests : IAsyncDisposable
         _time.Advance(TimeSpan.FromSeconds(60)); // second attempt at 60 s, next would be 180 s: capped to 150 s
         await WaitForRetryAsync(2);
         _time.Advance(TimeSpan.FromSeconds(90));
-        await WaitForAsync(() => File.Exists(_spool.BodyPath(message.MessageId)) ? null : "removed");
+        await WaitForAsync(() => _spool.Contains(message.MessageId) ? null : "removed");
 
         var events = await EventsAsync();
         Assert.Equal(["delay", "delay", "bounce"], events.Select(e => (string?)e["type"]));
@@ -89,11 +89,11 @@ public sealed class DeliveryQueueTests : IAsyncDisposable
         await WaitForAttemptsAsync(3);
         Assert.True(await _queue.BounceAsync(second.MessageId));
         Assert.False(await _queue.BounceAsync("00000000000000000000"));
-        await WaitForAsync(() => File.Exists(_spool.BodyPath(second.MessageId)) ? null : "removed");
+        await WaitForAsync(() => _spool.Contains(second.MessageId) ? null : "removed");
 
         var bounce = Assert.Single(await EventsAsync(), e => (string?)e["type"] == "bounce");
         Assert.Equal(("b@example.com", "25"), ((string?)bounce["rcpt_to"], (string?)bounce["bounce_class"]));
-        Assert.True(File.Exists(_spool.BodyPath(first.MessageId)));
+        Assert.True(_spool.Contains(first.MessageId));
     }
 
     [Fact]
@@ -109,7 +109,7 @@ public sealed class DeliveryQueueTests : IAsyncDisposable
         Assert.Equal(2, _attempts.Count(a => a.Domain == "fast.example"));
 
         _time.Advance(TimeSpan.FromSeconds(60));
-        await WaitForAsync(() => File.Exists(_spool.BodyPath(message.MessageId)) ? null : "removed");
+        await WaitForAsync(() => _spool.Contains(message.MessageId) ? null : "removed");
         Assert.Equal(3, (await EventsAsync()).Count(e => (string?)e["type"] == "delivery"));
     }
 
@@ -146,13 +146,15 @@ public sealed class DeliveryQueueTests : IAsyncDisposable
             _spool.Update(message);
         }
 
+        _spool.Dispose(); // a restart: a new process reads the spool back
+        _spool = new SpoolStore(_dataDir, NullLogger.Instance);
         await StartAsync(_spool.Recover().ToArray());
-        await WaitForAsync(() => File.Exists(_spool.BodyPath(bounced.MessageId)) ? null : "removed");
-        Assert.False(File.Exists(_spool.BodyPath(done.MessageId)));
+        await WaitForAsync(() => _spool.Contains(bounced.MessageId) ? null : "removed");
+        Assert.False(_spool.Contains(done.MessageId));
         Assert.Empty(_attempts);
 
         _time.Advance(TimeSpan.FromSeconds(30));
-        await WaitForAsync(() => File.Exists(_spool.BodyPath(later.MessageId)) ? null : "removed");
+        await WaitForAsync(() => _spool.Contains(later.MessageId) ? null : "removed");
         var delivery = Assert.Single(await EventsAsync(), e => (string?)e["type"] == "delivery");
         Assert.Equal("2", (string?)delivery["num_retries"]);
     }
@@ -165,6 +167,7 @@ public sealed class DeliveryQueueTests : IAsyncDisposable
         }
 
         await _events.DisposeAsync();
+        _spool.Dispose();
         Directory.Delete(_dataDir, recursive: true);
     }
 
@@ -202,7 +205,6 @@ public sealed class DeliveryQueueTests : IAsyncDisposable
     {
         var id = _ids.NextMessageId(); // one generator: two of them give the same id within a millisecond
         var body = "Subject: test\r\n\r\nhello\r\n"u8.ToArray();
-        File.WriteAllBytes(_spool.BodyPath(id), body);
         var message = new SpooledMessage
         {
             MessageId = id,
@@ -214,7 +216,7 @@ public sealed class DeliveryQueueTests : IAsyncDisposable
             RemoteIp = "127.0.0.1",
             Recipients = [.. recipients.Select(r => new SpooledRecipient { Address = r })],
         };
-        _spool.Update(message);
+        _spool.CommitAsync(message, body).GetAwaiter().GetResult();
         return message;
     }
 
