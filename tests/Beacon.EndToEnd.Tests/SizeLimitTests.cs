@@ -61,6 +61,30 @@ public sealed class SizeLimitTests
     }
 
     [Fact]
+    public async Task A_message_too_large_to_receive_in_memory_is_spooled_whole_and_so_is_the_next_one()
+    {
+        await using var beacon = await BeaconInstance.StartAsync();
+        await using var client = await TestSmtpClient.ConnectEhloAsync(beacon.Smtp);
+        var line = new string('y', 76) + "\r\n";
+        var large = "Subject: large\r\n\r\n" + string.Concat(Enumerable.Repeat(line, 3 * 1024 * 1024 / line.Length));
+        var small = "Subject: small\r\n\r\nafter the large one\r\n";
+        foreach (var content in new[] { large, small })
+        {
+            Assert.Equal("250 2.1.0 Sender OK", (await client.CommandAsync("MAIL FROM:<sender@example.org>")).ToString());
+            Assert.Equal("250 2.1.5 Recipient OK", (await client.CommandAsync("RCPT TO:<rcpt@example.com>")).ToString());
+            Assert.Equal(354, (await client.CommandAsync("DATA")).Code);
+            await client.SendAsync(content + ".\r\n");
+            Assert.Matches("^250 2.0.0 OK [0-9a-f]{20}$", (await client.ReadReplyAsync()).ToString());
+        }
+
+        var queued = beacon.Queue.ToList();
+        Assert.Equal(2, queued.Count);
+        Assert.Equal(large, beacon.ContentText(queued[0].MessageId));
+        Assert.Equal(small, beacon.ContentText(queued[1].MessageId));
+        Assert.Empty(Directory.GetFiles(beacon.Server.Spool.IncomingDir)); // the spill file went with the commit
+    }
+
+    [Fact]
     public async Task Mail_from_declaring_a_size_over_the_limit_gets_552()
     {
         await using var beacon = await BeaconInstance.StartAsync(o => BeaconInstance.Listener(o).Limits.MaxMessageSize = Limit);

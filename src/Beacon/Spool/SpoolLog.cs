@@ -344,7 +344,20 @@ internal sealed class SpoolLog : IDisposable
                 _pending.Clear();
             }
 
-            WriteBatch(batch);
+            try
+            {
+                WriteBatch(batch);
+            }
+            catch (Exception e)
+            {
+                // A fault of the writer itself: the sessions hear of it (their clients retry) instead of waiting forever.
+                _logger.LogCritical(e, "spool: the log writer failed");
+                foreach (var append in batch)
+                {
+                    append.Done.TrySetException(e);
+                }
+            }
+
             batch.Clear();
         }
     }
