@@ -45,7 +45,9 @@ public sealed class IncomingMessage : IContentSink, IDisposable
     public bool Oversized { get; private set; }
 
     /// <summary>The whole body while it is in memory; null once it spilled to a file.</summary>
-    internal ReadOnlyMemory<byte>? Memory => _buffer is null ? null : _buffer.AsMemory(0, (int)Length);
+    /// <remarks>The cast matters: without it the conditional is typed Memory&lt;byte&gt;, and its null becomes an empty
+    /// memory through the array conversion, never a null.</remarks>
+    internal ReadOnlyMemory<byte>? Memory => _buffer is null ? null : (ReadOnlyMemory<byte>?)_buffer.AsMemory(0, (int)Length);
 
     /// <summary>CRC-32 of the body so far.</summary>
     internal uint Checksum => _crc.GetCurrentHashAsUInt32();
