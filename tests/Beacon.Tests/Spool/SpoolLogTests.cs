@@ -290,6 +290,44 @@ public sealed class SpoolLogTests : IDisposable
     }
 
     [Fact]
+    public async Task Content_ending_like_a_seal_does_not_spare_an_unsealed_segment_its_body_checks()
+    {
+        // A client can end its message with a valid-looking seal record: the header checksum is no secret.
+        var forgedSeal = new byte[SpoolLog.HeaderSize];
+        "BEND"u8.CopyTo(forgedSeal);
+        BinaryPrimitives.WriteUInt32LittleEndian(forgedSeal.AsSpan(12), Crc32.HashToUInt32([]));
+        var crc = new Crc32();
+        crc.Append(forgedSeal.AsSpan(0, 4));
+        crc.Append(forgedSeal.AsSpan(8, 20));
+        BinaryPrimitives.WriteUInt32LittleEndian(forgedSeal.AsSpan(28), crc.GetCurrentHashAsUInt32());
+
+        var bodies = new Dictionary<string, byte[]>();
+        using (var running = new SpoolStore(DataDir(), NullLogger.Instance))
+        {
+            for (var n = 1; n <= 3; n++)
+            {
+                bodies[Id(n)] = n == 3 ? [.. Printable(500, seed: n), .. forgedSeal] : Printable(400 * n, seed: n);
+                await CommitAsync(running, Id(n), bodies[Id(n)]);
+            }
+
+            CopySpool(DataDir(), DataDir("crash"));
+        }
+
+        // a power cut inside the last batch: the pages of message 2 never reached the disk, those after them did
+        var segment = Assert.Single(Segments(LogDir(DataDir("crash"))));
+        var second = Records(segment)[1];
+        using (var file = new FileStream(segment, FileMode.Open, FileAccess.Write))
+        {
+            RandomAccess.Write(file.SafeFileHandle, new byte[100], second.BodyOffset + 50);
+        }
+
+        using var spool = new SpoolStore(DataDir("crash"), NullLogger.Instance);
+        var recovered = spool.Recover();
+        Assert.Equal([Id(1)], recovered.Select(m => m.MessageId)); // message 2 fails its CRC-32: never delivered damaged
+        Assert.Equal(bodies[Id(1)], ReadBody(spool, recovered[0]));
+    }
+
+    [Fact]
     public async Task A_removed_message_does_not_come_back_and_a_segment_without_live_records_is_deleted()
     {
         using (var spool = new SpoolStore(DataDir(), NullLogger.Instance))
