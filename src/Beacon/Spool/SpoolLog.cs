@@ -121,6 +121,25 @@ internal sealed class SpoolLog : IDisposable
         var header = new byte[HeaderSize];
         var sealedFile = length >= HeaderSize && ReadHeaderAt(file, length - HeaderSize, header) && IsValidHeader(header) &&
             BinaryPrimitives.ReadUInt32LittleEndian(header) == SealKind;
+        if (sealedFile)
+        {
+            // The last 32 octets look like a seal, but a client's body can end in those very octets (the header's
+            // checksum is no secret). The bodies go unchecked only if the records lead to that seal; otherwise a
+            // forged seal would let a body torn by a crash in the segment being written through unchecked.
+            var records = new List<ScannedRecord>();
+            var scan = Walk(file, length, header, sealedFile, checkBodies: false, records.Add);
+            if (scan.Problem is null && scan.EndsInSeal)
+            {
+                records.ForEach(record);
+                return scan;
+            }
+        }
+
+        return Walk(file, length, header, sealedFile, checkBodies: true, record);
+    }
+
+    private static SegmentScan Walk(FileStream file, long length, byte[] header, bool sealedFile, bool checkBodies, Action<ScannedRecord> record)
+    {
         var offset = 0L;
         while (offset < length)
         {
@@ -163,7 +182,7 @@ internal sealed class SpoolLog : IDisposable
                 return new SegmentScan(offset, sealedFile, $"metadata failing its checksum at offset {offset}");
             }
 
-            if (!sealedFile && state == LiveState && BodyChecksum(file, bodyOffset, bodyLength) != BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(24)))
+            if (checkBodies && state == LiveState && BodyChecksum(file, bodyOffset, bodyLength) != BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(24)))
             {
                 return new SegmentScan(offset, sealedFile, $"a body failing its checksum at offset {offset} (torn)");
             }
