@@ -9,9 +9,11 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Beacon.Benchmarks;
 
 /// <summary>
-/// Commits/second of <see cref="SpoolStore"/>: each commit is durable (in a log segment synced by the group commit)
-/// before it returns. Writers stand in for SMTP sessions: each takes the next message, writes it and awaits its
-/// commit. Every round gets a fresh data dir.
+/// Commits/second of <see cref="SpoolStore"/> (each commit durable in a log segment synced by the group commit
+/// before it returns) against a reference at equal durability in the same run: one file per message, written,
+/// fsynced, and its directory fsynced (what Beacon's spool did before the log). Writers stand in for SMTP sessions:
+/// each takes the next message, writes it and awaits its commit. Every round gets a fresh data dir; the two modes
+/// alternate.
 /// </summary>
 internal sealed class CommitBenchmark(CommitBenchmark.Settings settings)
 {
@@ -49,16 +51,51 @@ internal sealed class CommitBenchmark(CommitBenchmark.Settings settings)
         // A short unmeasured round: JIT, thread pool growth, and the first directories on the disk.
         await MeasureAsync(Math.Max(settings.Writers, settings.Messages / 10)).ConfigureAwait(false);
 
-        var rates = new List<double>();
-        Console.WriteLine($"{"round",5}  {"seconds",8}  {"commits/s",9}");
+        var (log, file) = (new List<double>(), new List<double>());
+        Console.WriteLine($"{"round",5}  {"mode",-16}  {"seconds",8}  {"commits/s",9}");
         for (var round = 1; round <= settings.Rounds; round++)
         {
-            var seconds = await MeasureAsync(settings.Messages).ConfigureAwait(false);
-            rates.Add(settings.Messages / seconds);
-            Console.WriteLine($"{round,5}  {seconds,8:F3}  {rates[^1],9:F0}");
+            var seconds = await MeasureFilesAsync(settings.Messages).ConfigureAwait(false);
+            file.Add(settings.Messages / seconds);
+            Console.WriteLine($"{round,5}  {"file per message",-16}  {seconds,8:F3}  {file[^1],9:F0}");
+            seconds = await MeasureAsync(settings.Messages).ConfigureAwait(false);
+            log.Add(settings.Messages / seconds);
+            Console.WriteLine($"{round,5}  {"spool log",-16}  {seconds,8:F3}  {log[^1],9:F0}");
         }
 
-        Console.WriteLine($"median commits/s: {Median(rates):F0}");
+        Console.WriteLine($"median commits/s: spool log {Median(log):F0}, file per message {Median(file):F0}, ratio {Median(log) / Median(file):F2}");
+    }
+
+    /// <summary>The reference: each writer creates a file per message, writes it, fsyncs it and fsyncs its directory.</summary>
+    private async Task<double> MeasureFilesAsync(int messages)
+    {
+        var dataDir = Path.Combine(settings.Directory, $"beacon-commit-{Guid.NewGuid():N}");
+        _dataDirs.Add(dataDir);
+        System.IO.Directory.CreateDirectory(dataDir);
+        if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
+        {
+            Sync();
+        }
+
+        var metadata = new byte[600];
+        var remaining = messages;
+        var clock = Stopwatch.StartNew();
+        var writers = Enumerable.Range(0, settings.Writers).Select(_ => Task.Run(() =>
+        {
+            while (Interlocked.Decrement(ref remaining) >= 0)
+            {
+                using (var file = new FileStream(Path.Combine(dataDir, _ids.NextMessageId() + ".eml"), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1))
+                {
+                    file.Write(_body);
+                    file.Write(metadata);
+                    file.Flush(flushToDisk: true);
+                }
+
+                DurableFile.SyncDirectory(dataDir);
+            }
+        }));
+        await Task.WhenAll(writers).ConfigureAwait(false);
+        return clock.Elapsed.TotalSeconds;
     }
 
     /// <summary>Seconds to commit <paramref name="messages"/> messages through one fresh spool.</summary>

@@ -526,11 +526,22 @@ internal sealed class SpoolLog : IDisposable
             Seal(_head);
         }
 
+        // After every segment known to this process, and after every file on disk (a store that never recovered).
         long number;
         lock (_gate)
         {
-            number = _segments.Count == 0 ? 1 : _segments.Keys.Max() + 1;
+            number = _segments.Count == 0 ? 0 : _segments.Keys.Max();
         }
+
+        foreach (var file in SegmentFiles())
+        {
+            if (long.TryParse(Path.GetFileNameWithoutExtension(file), System.Globalization.CultureInfo.InvariantCulture, out var existing))
+            {
+                number = Math.Max(number, existing);
+            }
+        }
+
+        number++;
 
         var path = Path.Combine(Directory, number.ToString("D10", System.Globalization.CultureInfo.InvariantCulture) + ".log");
         var segment = new LogSegment(number, path)
