@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SMTP injection throughput: postfix's smtp-sink (accepts and discards, the ceiling of what smtp-source can
-# push through loopback on this machine) against Beacon (accepts, fsyncs every message into its spool), driven
+# push through loopback on this machine) against Beacon (accepts, every message durable in its spool before the 250), driven
 # by the same smtp-source command. Prints messages/second for both and the ratio Beacon/smtp-sink, and checks
 # that Beacon's spool holds every message afterwards. See docs/performance.md for results.
 #
@@ -134,7 +134,7 @@ for round in $(seq "$rounds"); do
   sink_rate=$(rate "$sink_seconds")
   printf '%-5s  %-10s  %9s  %9s  %12s  %5s\n' "$round" smtp-sink "$sink_seconds" "$sink_rate" "$sink_cpu" "$load"
 
-  # Beacon, fresh data dir each round, default configuration (fsync on every commit); delivery suspended, so
+  # Beacon, fresh data dir each round, default configuration (every commit synced to disk before its 250); delivery suspended, so
   # that this measures accepting into the spool, and the spool check below finds every message.
   data="$work/data-$round"
   port=$(free_port)
