@@ -111,8 +111,11 @@ internal sealed class SpoolLog : IDisposable
     }
 
     /// <summary>
-    /// Reads a segment record by record, read-only. Stops at the first record that is incomplete or fails a check
-    /// and says why; a sealed segment's bodies are not read, an unsealed one's are checked against their CRC.
+    /// Reads a segment record by record, read-only, and says how far it read well. In a sealed segment every record
+    /// was durable: the bodies are not read, and a record whose header is sound but whose metadata fails its CRC is
+    /// damage, reported (<see cref="ScannedRecord.Damage"/>) and stepped over. In an unsealed one (being written, or
+    /// written when a process died) every live body is checked too, and the first record that fails ends the read:
+    /// what follows is a commit cut short.
     /// </summary>
     public static SegmentScan Scan(string path, Action<ScannedRecord> record)
     {
@@ -127,7 +130,7 @@ internal sealed class SpoolLog : IDisposable
             // checksum is no secret). The bodies go unchecked only if the records lead to that seal; otherwise a
             // forged seal would let a body torn by a crash in the segment being written through unchecked.
             var records = new List<ScannedRecord>();
-            var scan = Walk(file, length, header, sealedFile, checkBodies: false, records.Add);
+            var scan = Walk(file, length, header, sealedFile, sealedWalk: true, records.Add);
             if (scan.Problem is null && scan.EndsInSeal)
             {
                 records.ForEach(record);
@@ -135,10 +138,10 @@ internal sealed class SpoolLog : IDisposable
             }
         }
 
-        return Walk(file, length, header, sealedFile, checkBodies: true, record);
+        return Walk(file, length, header, sealedFile, sealedWalk: false, record);
     }
 
-    private static SegmentScan Walk(FileStream file, long length, byte[] header, bool sealedFile, bool checkBodies, Action<ScannedRecord> record)
+    private static SegmentScan Walk(FileStream file, long length, byte[] header, bool sealedFile, bool sealedWalk, Action<ScannedRecord> record)
     {
         var offset = 0L;
         while (offset < length)
@@ -179,10 +182,21 @@ internal sealed class SpoolLog : IDisposable
             file.ReadExactly(metadata);
             if (Crc32.HashToUInt32(metadata) != BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(12)))
             {
-                return new SegmentScan(offset, sealedFile, $"metadata failing its checksum at offset {offset}");
+                if (!sealedWalk)
+                {
+                    return new SegmentScan(offset, sealedFile, $"metadata failing its checksum at offset {offset}");
+                }
+
+                if (state == LiveState)
+                {
+                    record(new ScannedRecord(offset, metadata, bodyOffset, bodyLength, $"metadata failing its checksum at offset {offset}"));
+                }
+
+                offset = bodyOffset + bodyLength;
+                continue;
             }
 
-            if (checkBodies && state == LiveState && BodyChecksum(file, bodyOffset, bodyLength) != BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(24)))
+            if (!sealedWalk && state == LiveState && BodyChecksum(file, bodyOffset, bodyLength) != BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(24)))
             {
                 return new SegmentScan(offset, sealedFile, $"a body failing its checksum at offset {offset} (torn)");
             }
@@ -689,7 +703,8 @@ internal sealed record LogLocation(LogSegment Segment, long Offset, long BodyOff
     public long Length => BodyOffset + BodyLength - Offset;
 }
 
-internal readonly record struct ScannedRecord(long Offset, byte[] Metadata, long BodyOffset, long BodyLength);
+/// <summary>A live record as read; <paramref name="Damage"/> says what is wrong with one that cannot be used.</summary>
+internal readonly record struct ScannedRecord(long Offset, byte[] Metadata, long BodyOffset, long BodyLength, string? Damage = null);
 
 /// <summary>
 /// How far a segment reads well (<paramref name="GoodLength"/>), whether the file ends in a seal (so every record in

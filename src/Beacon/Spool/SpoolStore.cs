@@ -187,7 +187,12 @@ public sealed class SpoolStore : IDisposable
             {
                 var location = new LogLocation(segment, record.Offset, record.BodyOffset, record.BodyLength);
                 SpoolLog.Track(location);
-                if (Admit(location, record.Metadata) is { } message)
+                if (record.Damage is not null)
+                {
+                    QuarantineRecord(location, record.Damage);
+                    quarantined++;
+                }
+                else if (Admit(location, record.Metadata) is { } message)
                 {
                     messages[message.MessageId] = message;
                 }
@@ -373,7 +378,7 @@ public sealed class SpoolStore : IDisposable
             {
                 SpoolLog.Scan(path, record =>
                 {
-                    if (Parse(record.Metadata) is { } message)
+                    if (record.Damage is null && Parse(record.Metadata) is { } message)
                     {
                         entries[message.MessageId] = new Entry(new LogLocation(segment, record.Offset, record.BodyOffset, record.BodyLength))
                         {
@@ -470,6 +475,21 @@ public sealed class SpoolStore : IDisposable
             : m.Version > SpooledMessage.CurrentVersion ? $"its metadata version {m.Version} is newer than this Beacon understands"
             : m.Size != location.BodyLength ? $"its body is {location.BodyLength} octets, its metadata says {m.Size}"
             : null;
+    }
+
+    /// <summary>Copies a damaged record, as it is, to quarantine/{segment}-{offset}.record, and marks it dead.</summary>
+    private void QuarantineRecord(LogLocation location, string damage)
+    {
+        var copy = Path.Combine(QuarantineDir, $"{Path.GetFileNameWithoutExtension(location.Segment.Path)}-{location.Offset}.record");
+        _logger.LogError("spool: a record of {Segment} is damaged ({Damage}); it is kept in {Copy}, the records after it are read on",
+            Path.GetFileName(location.Segment.Path), damage, copy);
+        using (var source = new BoundedStream(new FileStream(location.Segment.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 64 * 1024), location.Offset, location.Length))
+        using (var target = File.Create(copy))
+        {
+            source.CopyTo(target);
+        }
+
+        _log.Release(location);
     }
 
     /// <summary>Moves the messages of the one-file-per-message layout into the log, then deletes their files.</summary>
