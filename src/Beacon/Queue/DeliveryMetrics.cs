@@ -50,7 +50,9 @@ public sealed class DeliveryMetrics : IDisposable
         Meter.CreateObservableGauge("beacon.queue.oldest_age", () => queue.OldestAge().TotalSeconds, "s",
             "Age of the oldest message in the delivery queue (0 when empty). High means some recipients have been retried for a long time and approach delivery.retry.max_age.");
         Meter.CreateObservableGauge("beacon.spool.messages", () => (long)spool.Count(), "{message}",
-            "Messages in the spool (data_dir/spool/queue), whatever their state, including while delivery is suspended. High and growing means the disk fills with undelivered mail.");
+            "Messages in the spool (data_dir/spool/log), whatever their state, including while delivery is suspended. High and growing means the disk fills with undelivered mail.");
+        Meter.CreateObservableGauge("beacon.spool.log_size", spool.LogSize, "By",
+            "Octets of the spool's log segments on disk. Far above what the waiting messages need means segments held by a few long-deferred messages, until compaction copies those forward.");
     }
 
     internal void Record(RecipientOutcome outcome)

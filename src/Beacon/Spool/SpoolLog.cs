@@ -54,6 +54,27 @@ internal sealed class SpoolLog : IDisposable
         return files;
     }
 
+    /// <summary>Octets of the segments this process knows (recovered or written), as they stand.</summary>
+    public long Size() => Segments().Sum(s =>
+    {
+        lock (s)
+        {
+            return s.Handle is null ? 0 : s.Length;
+        }
+    });
+
+    /// <summary>
+    /// The segments this process knows, as a copy. (Lock order: a segment's lock may take <c>_gate</c> — a deletion
+    /// forgets the segment — so whoever holds <c>_gate</c> takes no segment's lock.)
+    /// </summary>
+    private List<LogSegment> Segments()
+    {
+        lock (_gate)
+        {
+            return [.. _segments.Values];
+        }
+    }
+
     /// <summary>Appends a record; the task completes once it is durable, with where the record lies.</summary>
     public Task<LogLocation> AppendAsync(byte[] metadata, IncomingMessage body) => Enqueue(new LogAppend(metadata, body, null));
 
@@ -255,13 +276,7 @@ internal sealed class SpoolLog : IDisposable
     /// <summary>Deletes the adopted segments in which nothing lives.</summary>
     public void DeleteUnused()
     {
-        List<LogSegment> segments;
-        lock (_gate)
-        {
-            segments = [.. _segments.Values];
-        }
-
-        foreach (var segment in segments)
+        foreach (var segment in Segments())
         {
             lock (segment)
             {
@@ -278,16 +293,13 @@ internal sealed class SpoolLog : IDisposable
     public List<LogSegment> CompactionCandidates(TimeSpan age)
     {
         var now = Environment.TickCount64;
-        lock (_gate)
+        return [.. Segments().Where(s =>
         {
-            return [.. _segments.Values.Where(s =>
+            lock (s)
             {
-                lock (s)
-                {
-                    return s.Sealed && s.Handle is not null && s.Live > 0 && s.LiveBytes * 4 <= s.Length && now - s.SealedAt >= age.TotalMilliseconds;
-                }
-            })];
-        }
+                return s.Sealed && s.Handle is not null && s.Live > 0 && s.LiveBytes * 4 <= s.Length && now - s.SealedAt >= age.TotalMilliseconds;
+            }
+        })];
     }
 
     private static readonly byte[] DeadBytes = BitConverter.GetBytes(DeadState);
@@ -647,15 +659,12 @@ internal sealed class SpoolLog : IDisposable
             Seal(_head);
         }
 
-        lock (_gate)
+        foreach (var segment in Segments())
         {
-            foreach (var segment in _segments.Values)
+            lock (segment)
             {
-                lock (segment)
-                {
-                    segment.Handle?.Dispose();
-                    segment.Handle = null;
-                }
+                segment.Handle?.Dispose();
+                segment.Handle = null;
             }
         }
     }

@@ -240,6 +240,9 @@ public sealed class SpoolStore : IDisposable
     /// <summary>Messages in the spool (this process's view: after <see cref="Recover"/>, or of what it committed).</summary>
     public int Count() => _index.Count;
 
+    /// <summary>Octets of the log's segments (this process's view, as <see cref="Count"/>).</summary>
+    public long LogSize() => _log.Size();
+
     /// <summary>Every queued message's metadata, oldest first (ids are time-ordered).</summary>
     public IEnumerable<SpooledMessage> List()
     {

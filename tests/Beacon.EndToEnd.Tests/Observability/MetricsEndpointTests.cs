@@ -146,6 +146,8 @@ public sealed class MetricsEndpointTests
         await SendAsync(beacon, "b@example.com", "c@example.org");
         var scrape = await Scrape.GetAsync(beacon.Api);
         Assert.Equal(2, scrape.Value("beacon_spool_messages"));
+        var segment = Assert.Single(Directory.GetFiles(beacon.Server.Spool.LogDir));
+        Assert.Equal(new FileInfo(segment).Length, scrape.Value("beacon_spool_log_size_bytes")); // both records, nothing else yet
         Assert.Equal(0, scrape.Value("beacon_queue_messages")); // suspended: nothing enters the delivery queue
         Assert.Empty(scrape.Series("beacon_queue_retrying"));
         Assert.Equal(3, scrape.Value("beacon_smtp_recipients_accepted_total"));
