@@ -79,15 +79,7 @@ public sealed class SpoolLogTests : IDisposable
     [Fact]
     public async Task A_torn_last_record_of_an_unsealed_segment_is_cut_and_every_complete_record_kept()
     {
-        var bodies = new Dictionary<string, byte[]>();
-        using (var first = new SpoolStore(DataDir(), NullLogger.Instance))
-        {
-            for (var n = 1; n <= 3; n++)
-            {
-                bodies[Id(n)] = Printable(200 + n, seed: n);
-                await CommitAsync(first, Id(n), bodies[Id(n)]);
-            }
-        }
+        var bodies = await CommitThreeAsync(n => Printable(200 + n, seed: n), crashCopy: false);
 
         using (var running = new SpoolStore(DataDir(), NullLogger.Instance))
         {
@@ -147,17 +139,7 @@ public sealed class SpoolLogTests : IDisposable
     [Fact]
     public async Task Garbage_after_the_last_record_of_an_unsealed_segment_is_cut_and_every_record_kept()
     {
-        var bodies = new Dictionary<string, byte[]>();
-        using (var running = new SpoolStore(DataDir(), NullLogger.Instance))
-        {
-            for (var n = 1; n <= 3; n++)
-            {
-                bodies[Id(n)] = Printable(100 * n, seed: n);
-                await CommitAsync(running, Id(n), bodies[Id(n)]);
-            }
-
-            CopySpool(DataDir(), DataDir("crash"));
-        }
+        var bodies = await CommitThreeAsync(n => Printable(100 * n, seed: n), crashCopy: true);
 
         var segment = Assert.Single(Segments(LogDir(DataDir("crash"))));
         var length = new FileInfo(segment).Length;
@@ -184,15 +166,7 @@ public sealed class SpoolLogTests : IDisposable
     [Fact]
     public async Task Damaged_metadata_in_a_sealed_segment_quarantines_that_record_and_keeps_every_other()
     {
-        var bodies = new Dictionary<string, byte[]>();
-        using (var spool = new SpoolStore(DataDir(), NullLogger.Instance))
-        {
-            for (var n = 1; n <= 3; n++)
-            {
-                bodies[Id(n)] = Printable(150 * n, seed: n);
-                await CommitAsync(spool, Id(n), bodies[Id(n)]);
-            }
-        }
+        var bodies = await CommitThreeAsync(n => Printable(150 * n, seed: n), crashCopy: false);
 
         var segment = Assert.Single(Segments(LogDir(DataDir())));
         var second = Records(segment)[1];
@@ -231,17 +205,7 @@ public sealed class SpoolLogTests : IDisposable
     [Fact]
     public async Task A_body_failing_its_checksum_in_an_unsealed_segment_is_taken_for_a_torn_write_and_dropped()
     {
-        var bodies = new Dictionary<string, byte[]>();
-        using (var running = new SpoolStore(DataDir(), NullLogger.Instance))
-        {
-            for (var n = 1; n <= 3; n++)
-            {
-                bodies[Id(n)] = Printable(150 * n, seed: n);
-                await CommitAsync(running, Id(n), bodies[Id(n)]);
-            }
-
-            CopySpool(DataDir(), DataDir("crash"));
-        }
+        var bodies = await CommitThreeAsync(n => Printable(150 * n, seed: n), crashCopy: true);
 
         var segment = Assert.Single(Segments(LogDir(DataDir("crash"))));
         var third = Records(segment)[2];
@@ -264,15 +228,7 @@ public sealed class SpoolLogTests : IDisposable
     [Fact]
     public async Task A_body_flipped_in_a_sealed_segment_is_not_read_at_recovery_as_documented()
     {
-        var bodies = new Dictionary<string, byte[]>();
-        using (var spool = new SpoolStore(DataDir(), NullLogger.Instance))
-        {
-            for (var n = 1; n <= 3; n++)
-            {
-                bodies[Id(n)] = Printable(150 * n, seed: n);
-                await CommitAsync(spool, Id(n), bodies[Id(n)]);
-            }
-        }
+        var bodies = await CommitThreeAsync(n => Printable(150 * n, seed: n), crashCopy: false);
 
         var segment = Assert.Single(Segments(LogDir(DataDir())));
         FlipByte(segment, Records(segment)[2].BodyOffset + 20);
@@ -303,17 +259,7 @@ public sealed class SpoolLogTests : IDisposable
         crc.Append(forgedSeal.AsSpan(8, 20));
         BinaryPrimitives.WriteUInt32LittleEndian(forgedSeal.AsSpan(28), crc.GetCurrentHashAsUInt32());
 
-        var bodies = new Dictionary<string, byte[]>();
-        using (var running = new SpoolStore(DataDir(), NullLogger.Instance))
-        {
-            for (var n = 1; n <= 3; n++)
-            {
-                bodies[Id(n)] = n == 3 ? [.. Printable(500, seed: n), .. forgedSeal] : Printable(400 * n, seed: n);
-                await CommitAsync(running, Id(n), bodies[Id(n)]);
-            }
-
-            CopySpool(DataDir(), DataDir("crash"));
-        }
+        var bodies = await CommitThreeAsync(n => n == 3 ? [.. Printable(500, seed: n), .. forgedSeal] : Printable(400 * n, seed: n), crashCopy: true);
 
         // a power cut inside the last batch: the pages of message 2 never reached the disk, those after them did
         var segment = Assert.Single(Segments(LogDir(DataDir("crash"))));
@@ -704,6 +650,29 @@ public sealed class SpoolLogTests : IDisposable
         [.. Directory.GetFiles(logDir, "*.log").Order(StringComparer.Ordinal)];
 
     /// <summary>A segment's records as the header says, without checking anything; the seal has no id.</summary>
+    /// <summary>
+    /// Commits messages 1, 2 and 3 with the given bodies and closes the store (which seals its segment). With
+    /// <paramref name="crashCopy"/> the spool is first copied to DataDir("crash") while the store is open: what
+    /// kill -9 would leave, an unsealed segment.
+    /// </summary>
+    private async Task<Dictionary<string, byte[]>> CommitThreeAsync(Func<int, byte[]> body, bool crashCopy)
+    {
+        var bodies = new Dictionary<string, byte[]>();
+        using var running = new SpoolStore(DataDir(), NullLogger.Instance);
+        for (var n = 1; n <= 3; n++)
+        {
+            bodies[Id(n)] = body(n);
+            await CommitAsync(running, Id(n), bodies[Id(n)]);
+        }
+
+        if (crashCopy)
+        {
+            CopySpool(DataDir(), DataDir("crash"));
+        }
+
+        return bodies;
+    }
+
     private static List<RawRecord> Records(string segment)
     {
         using var file = new FileStream(segment, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
