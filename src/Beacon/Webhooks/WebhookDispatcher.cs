@@ -135,7 +135,8 @@ public sealed class WebhookDispatcher
         batch.Attempts++;
         if (result.Success)
         {
-            await AdvanceAsync(batch, cancellation).ConfigureAwait(false);
+            // The receiver has the batch: record that even if a stop arrives now, or it would be sent again.
+            await AdvanceAsync(batch, CancellationToken.None).ConfigureAwait(false);
             Update(s => s with
             {
                 LastSuccess = now,

@@ -39,6 +39,17 @@ public sealed class WebhookEndToEndTests(PostgresServer server) : IAsyncLifetime
     private static List<BeaconEvent> Events(int first, int count, EventType type = EventType.Delivery, DateTimeOffset? at = null) =>
         [.. Enumerable.Range(first, count).Select(n => new BeaconEvent(type, n.ToString(CultureInfo.InvariantCulture), at ?? DateTimeOffset.UtcNow))];
 
+    /// <summary>Until the webhook's cursor in the store reaches <paramref name="sequence"/>, for at most 30 s.</summary>
+    private static async Task WaitForCursorAsync(PostgresEventStore store, long sequence)
+    {
+        for (var i = 0; i < 1500 && await store.GetCursorAsync("webhook:crm", CancellationToken.None) < sequence; i++)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.True(await store.GetCursorAsync("webhook:crm", CancellationToken.None) >= sequence, $"the webhook cursor reaches {sequence}");
+    }
+
     private static IEnumerable<string> Ids(int first, int count) => Enumerable.Range(first, count).Select(n => n.ToString(CultureInfo.InvariantCulture));
 
     [Fact]
@@ -96,15 +107,14 @@ public sealed class WebhookEndToEndTests(PostgresServer server) : IAsyncLifetime
 
         // The sender stops (as a node that dies between batches); the other takes the lease once it expires.
         var sender = node1.Status[0].Sending ? node1 : node2;
-        while (await store1.GetCursorAsync("webhook:crm", CancellationToken.None) < 100)
-        {
-            await Task.Delay(20); // the last batch was received; its cursor write is on its way
-        }
+        await WaitForCursorAsync(store1, 100); // the last batch was received; its cursor write is on its way
 
         var survivor = sender == node1 ? node2 : node1;
         await sender.StopAsync(CancellationToken.None);
         await store1.AppendAsync(Events(101, 30), CancellationToken.None);
         await receiver.WaitUntilAsync(r => r.Accepted.Sum(a => a.EventIds.Count) >= 130, TimeSpan.FromSeconds(60));
+        await WaitForCursorAsync(store2, 130); // as above: a stop while the answer is on its way would send the batch again
+
         await survivor.StopAsync(CancellationToken.None);
 
         Assert.Equal(Ids(1, 130), receiver.Accepted.SelectMany(r => r.EventIds));
