@@ -88,7 +88,7 @@ public sealed class IncomingMessage : IContentSink, IDisposable
         return new FileStream(_spillPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 16 * 1024);
     }
 
-    /// <summary>The body from its start, for the spool log's writer: memory, or the spill file read from its start.</summary>
+    /// <summary>The spilled body read from its start, for the spool log's writer.</summary>
     internal Stream OpenSpill()
     {
         _spill!.Flush();

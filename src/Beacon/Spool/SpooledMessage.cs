@@ -4,8 +4,8 @@ using System.Text.Json.Serialization;
 namespace Beacon.Spool;
 
 /// <summary>
-/// A message's metadata, stored apart from its body ({id}.json beside {id}.eml) so that changing a recipient's
-/// state rewrites a few hundred bytes, never the body. Later stages add their resolved settings here.
+/// A message's metadata: in its spool log record beside the body, later in meta/{id}.json, so that changing a
+/// recipient's state rewrites a few hundred bytes, never the body. Later stages add their resolved settings here.
 /// </summary>
 public sealed record SpooledMessage
 {
@@ -26,7 +26,7 @@ public sealed record SpooledMessage
 
     public bool EightBitMime { get; init; }
 
-    /// <summary>Octets of the body file, Received header included.</summary>
+    /// <summary>Octets of the body, Received header included.</summary>
     public long Size { get; init; }
 
     public required string Listener { get; init; }
