@@ -195,6 +195,30 @@ public sealed class SpoolStoreTests : IDisposable
         Assert.DoesNotContain(old, Directory.GetFiles(restarted.LogDir));
     }
 
+    [Fact]
+    public async Task A_message_found_twice_after_a_compaction_cut_short_comes_back_once_from_its_later_copy()
+    {
+        string first;
+        using (var spool = new SpoolStore(_dataDir, NullLogger.Instance))
+        {
+            await CommitAsync(spool, "00000000000000000060", "moved\r\n"u8.ToArray());
+            first = Assert.Single(Directory.GetFiles(spool.LogDir));
+        }
+
+        // A compaction that copied the record into a later segment and died before releasing the original.
+        File.Copy(first, Path.Combine(Path.GetDirectoryName(first)!, "0000000002.log"));
+
+        using (var spool = new SpoolStore(_dataDir, NullLogger.Instance))
+        {
+            var message = Assert.Single(spool.Recover());
+            Assert.Equal("moved\r\n"u8.ToArray(), ReadBody(spool, message));
+            Assert.False(File.Exists(first)); // the earlier copy was released: nothing lived in its segment any more
+        }
+
+        using var restarted = new SpoolStore(_dataDir, NullLogger.Instance);
+        Assert.Single(restarted.Recover());
+    }
+
     private static async Task<SpooledMessage> CommitAsync(SpoolStore spool, string id, byte[] body)
     {
         var incoming = spool.Begin(id, "1", 1_000_000);
