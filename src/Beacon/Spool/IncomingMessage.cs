@@ -22,8 +22,7 @@ public sealed class IncomingMessage : IContentSink, IDisposable
     private byte[]? _buffer; // from the shared pool while the body is in memory
     private FileStream? _spill;
     private Crc32 _crc = new();
-    private int _disposed;
-    private int _finished;
+    private int _released;
 
     internal IncomingMessage(string messageId, string transmissionId, string spillPath, long limit)
     {
@@ -76,7 +75,7 @@ public sealed class IncomingMessage : IContentSink, IDisposable
     /// <summary>Writes bytes that don't count against the client's size limit (the Received header).</summary>
     public void WriteHeader(ReadOnlySpan<byte> header) => Append(header);
 
-    /// <summary>Reads the body back from the start (for header inspection before the commit).</summary>
+    /// <summary>Reads the body back from the start (header inspection before the commit; the spool log's writer).</summary>
     public Stream OpenRead()
     {
         if (_buffer is not null)
@@ -86,13 +85,6 @@ public sealed class IncomingMessage : IContentSink, IDisposable
 
         _spill!.Flush();
         return new FileStream(_spillPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 16 * 1024);
-    }
-
-    /// <summary>The spilled body read from its start, for the spool log's writer.</summary>
-    internal Stream OpenSpill()
-    {
-        _spill!.Flush();
-        return new FileStream(_spillPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
     }
 
     /// <summary>
@@ -177,15 +169,13 @@ public sealed class IncomingMessage : IContentSink, IDisposable
         Length += bytes.Length;
     }
 
-    /// <summary>True the first time only: the spool counts bodies being received.</summary>
-    internal bool MarkFinished() => Interlocked.Exchange(ref _finished, 1) == 0;
-
-    /// <summary>Frees the buffer or deletes the spill file; safe to call more than once.</summary>
-    public void Dispose()
+    /// <summary>Frees the buffer or deletes the spill file. True the first time only: the spool counts bodies being
+    /// received.</summary>
+    internal bool Release()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        if (Interlocked.Exchange(ref _released, 1) != 0)
         {
-            return;
+            return false;
         }
 
         if (_buffer is { } buffer)
@@ -199,5 +189,9 @@ public sealed class IncomingMessage : IContentSink, IDisposable
             _spill.Dispose();
             File.Delete(_spillPath);
         }
+
+        return true;
     }
+
+    public void Dispose() => Release();
 }

@@ -459,7 +459,7 @@ internal sealed class SpoolLog : IDisposable
                 else
                 {
                     written = Flush(head.Handle!, gather, written);
-                    using var source = body.OpenSpill();
+                    using var source = body.OpenRead();
                     written = Copy(source, head.Handle!, written);
                 }
 

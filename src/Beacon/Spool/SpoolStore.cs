@@ -90,8 +90,7 @@ public sealed class SpoolStore : IDisposable
     /// <summary>Drops a body that will not be acknowledged (or was just committed); safe to call more than once.</summary>
     public void Abort(IncomingMessage incoming)
     {
-        incoming.Dispose();
-        if (incoming.MarkFinished())
+        if (incoming.Release())
         {
             Interlocked.Decrement(ref _receiving);
         }

@@ -68,7 +68,7 @@ public sealed class SpoolLogTests : IDisposable
             Assert.Equal(bodies.Keys.Order(StringComparer.Ordinal), recovered.Select(m => m.MessageId));
             foreach (var message in recovered)
             {
-                Assert.Equal(bodies[message.MessageId], ReadBody(spool, message));
+                Assert.Equal(bodies[message.MessageId], SpoolBody.Read(spool, message));
             }
 
             Assert.DoesNotContain(logger.Lines, l => l.Level >= LogLevel.Warning || l.Text.Contains("dropped", StringComparison.Ordinal));
@@ -112,7 +112,7 @@ public sealed class SpoolLogTests : IDisposable
             Assert.Equal([Id(1), Id(2), Id(3), Id(4), Id(5), Id(6)], recovered.Select(m => m.MessageId));
             foreach (var message in recovered)
             {
-                Assert.Equal(bodies[message.MessageId], ReadBody(spool, message));
+                Assert.Equal(bodies[message.MessageId], SpoolBody.Read(spool, message));
             }
 
             Assert.Contains(logger.Lines, l => l.Level == LogLevel.Information && l.Text.Contains(Path.GetFileName(torn), StringComparison.Ordinal) &&
@@ -153,7 +153,7 @@ public sealed class SpoolLogTests : IDisposable
         {
             var recovered = spool.Recover();
             Assert.Equal([Id(1), Id(2), Id(3)], recovered.Select(m => m.MessageId));
-            Assert.All(recovered, m => Assert.Equal(bodies[m.MessageId], ReadBody(spool, m)));
+            Assert.All(recovered, m => Assert.Equal(bodies[m.MessageId], SpoolBody.Read(spool, m)));
             Assert.Contains(logger.Lines, l => l.Level == LogLevel.Information && l.Text.Contains("100 octets", StringComparison.Ordinal));
             Assert.DoesNotContain(logger.Lines, l => l.Level >= LogLevel.Warning);
             Assert.Empty(Directory.GetFiles(spool.QuarantineDir));
@@ -183,8 +183,8 @@ public sealed class SpoolLogTests : IDisposable
 
             // The header's lengths are sound, so the damaged record is stepped over: 1 and 3 are kept.
             Assert.Equal([Id(1), Id(3)], recovered.Select(m => m.MessageId));
-            Assert.Equal(bodies[Id(1)], ReadBody(spool, recovered[0]));
-            Assert.Equal(bodies[Id(3)], ReadBody(spool, recovered[1]));
+            Assert.Equal(bodies[Id(1)], SpoolBody.Read(spool, recovered[0]));
+            Assert.Equal(bodies[Id(3)], SpoolBody.Read(spool, recovered[1]));
             var copy = $"{Path.GetFileNameWithoutExtension(segment)}-{second.Offset}.record";
             Assert.Equal([copy], Names(spool.QuarantineDir));
             Assert.Equal(damaged, File.ReadAllBytes(Path.Combine(spool.QuarantineDir, copy)));
@@ -216,7 +216,7 @@ public sealed class SpoolLogTests : IDisposable
         {
             var recovered = spool.Recover();
             Assert.Equal([Id(1), Id(2)], recovered.Select(m => m.MessageId));
-            Assert.All(recovered, m => Assert.Equal(bodies[m.MessageId], ReadBody(spool, m)));
+            Assert.All(recovered, m => Assert.Equal(bodies[m.MessageId], SpoolBody.Read(spool, m)));
             Assert.Contains(logger.Lines, l => l.Level == LogLevel.Information && l.Text.Contains("a body failing its checksum", StringComparison.Ordinal));
             Assert.DoesNotContain(logger.Lines, l => l.Level >= LogLevel.Warning);
             Assert.Empty(Directory.GetFiles(spool.QuarantineDir));
@@ -242,7 +242,7 @@ public sealed class SpoolLogTests : IDisposable
             Assert.Equal([Id(1), Id(2), Id(3)], recovered.Select(m => m.MessageId));
             var expected = bodies[Id(3)].ToArray();
             expected[20] ^= 0x01;
-            Assert.Equal(expected, ReadBody(spool, recovered[2]));
+            Assert.Equal(expected, SpoolBody.Read(spool, recovered[2]));
             Assert.DoesNotContain(logger.Lines, l => l.Level >= LogLevel.Warning);
         }
     }
@@ -272,7 +272,7 @@ public sealed class SpoolLogTests : IDisposable
         using var spool = new SpoolStore(DataDir("crash"), NullLogger.Instance);
         var recovered = spool.Recover();
         Assert.Equal([Id(1)], recovered.Select(m => m.MessageId)); // message 2 fails its CRC-32: never delivered damaged
-        Assert.Equal(bodies[Id(1)], ReadBody(spool, recovered[0]));
+        Assert.Equal(bodies[Id(1)], SpoolBody.Read(spool, recovered[0]));
     }
 
     [Fact]
@@ -298,7 +298,7 @@ public sealed class SpoolLogTests : IDisposable
         {
             var message = Assert.Single(spool.Recover());
             Assert.Equal(Id(2), message.MessageId);
-            Assert.Equal("two\r\n"u8.ToArray(), ReadBody(spool, message));
+            Assert.Equal("two\r\n"u8.ToArray(), SpoolBody.Read(spool, message));
 
             // the segment is sealed now: removing its last live message deletes it at once
             spool.Remove(Id(2));
@@ -353,7 +353,7 @@ public sealed class SpoolLogTests : IDisposable
             Assert.Equal(3, message.Recipients[0].Attempts);
             Assert.Equal("451 try later", message.Recipients[0].LastError);
             Assert.Equal(3, spool.TryRead(Id(2))!.Recipients[0].Attempts);
-            Assert.Equal("two\r\n"u8.ToArray(), ReadBody(spool, message));
+            Assert.Equal("two\r\n"u8.ToArray(), SpoolBody.Read(spool, message));
 
             spool.Remove(Id(2)); // a message found on start: its metadata file goes with it
             Assert.Empty(Names(meta));
@@ -384,11 +384,11 @@ public sealed class SpoolLogTests : IDisposable
         Assert.Equal(0, spool.Receiving);
         byte[] expected = [.. received, .. content];
         Assert.Equal(expected.Length, message.Size);
-        Assert.Equal(expected, ReadBody(spool, message));
+        Assert.Equal(expected, SpoolBody.Read(spool, message));
 
         CopySpool(DataDir(), DataDir("crash")); // unsealed: recovery checks the body's CRC-32
         using var recovered = new SpoolStore(DataDir("crash"), NullLogger.Instance);
-        Assert.Equal(expected, ReadBody(recovered, Assert.Single(recovered.Recover())));
+        Assert.Equal(expected, SpoolBody.Read(recovered, Assert.Single(recovered.Recover())));
     }
 
     [Theory]
@@ -417,12 +417,12 @@ public sealed class SpoolLogTests : IDisposable
 
         var message = Message(Id(1), incoming.Length);
         await spool.CommitAsync(incoming, message);
-        Assert.Equal(expected, ReadBody(spool, message));
+        Assert.Equal(expected, SpoolBody.Read(spool, message));
         Assert.Empty(Directory.GetFiles(spool.IncomingDir)); // neither the spill file nor the rewrite's .new
 
         CopySpool(DataDir(), DataDir("crash")); // unsealed: a wrong CRC-32 after the rewrite would drop the message
         using var recovered = new SpoolStore(DataDir("crash"), NullLogger.Instance);
-        Assert.Equal(expected, ReadBody(recovered, Assert.Single(recovered.Recover())));
+        Assert.Equal(expected, SpoolBody.Read(recovered, Assert.Single(recovered.Recover())));
     }
 
     [Fact]
@@ -471,8 +471,8 @@ public sealed class SpoolLogTests : IDisposable
             Assert.Null(view.TryRead(Id(3)));
             Assert.True(view.Contains(Id(1)));
             Assert.False(view.Contains(Id(3)));
-            Assert.Equal("one\r\n"u8.ToArray(), ReadBody(view, one));
-            Assert.Equal(Printable(300 * 1024, seed: 2), ReadBody(view, view.TryRead(Id(2))!));
+            Assert.Equal("one\r\n"u8.ToArray(), SpoolBody.Read(view, one));
+            Assert.Equal(Printable(300 * 1024, seed: 2), SpoolBody.Read(view, view.TryRead(Id(2))!));
 
             // it reads the log afresh: a commit of the running store after the first look shows up
             await CommitAsync(running, Id(4), "four\r\n"u8.ToArray());
@@ -521,8 +521,8 @@ public sealed class SpoolLogTests : IDisposable
             var recovered = spool.Recover();
 
             Assert.Equal([Id(1), Id(2)], recovered.Select(m => m.MessageId));
-            Assert.Equal(body1, ReadBody(spool, recovered[0]));
-            Assert.Equal(body2, ReadBody(spool, recovered[1]));
+            Assert.Equal(body1, SpoolBody.Read(spool, recovered[0]));
+            Assert.Equal(body2, SpoolBody.Read(spool, recovered[1]));
             Assert.Equal(2, recovered[1].Recipients[0].Attempts);
             Assert.Equal("b@example.com", recovered[1].Recipients[0].Address);
             Assert.False(Directory.Exists(queue) && Directory.EnumerateFileSystemEntries(queue).Any());
@@ -536,8 +536,8 @@ public sealed class SpoolLogTests : IDisposable
         {
             var recovered = spool.Recover();
             Assert.Equal([Id(1), Id(2)], recovered.Select(m => m.MessageId));
-            Assert.Equal(body1, ReadBody(spool, recovered[0]));
-            Assert.Equal(body2, ReadBody(spool, recovered[1]));
+            Assert.Equal(body1, SpoolBody.Read(spool, recovered[0]));
+            Assert.Equal(body2, SpoolBody.Read(spool, recovered[1]));
             Assert.Equal(2, recovered[1].Recipients[0].Attempts);
         }
     }
@@ -581,7 +581,7 @@ public sealed class SpoolLogTests : IDisposable
             Assert.Equal(Enumerable.Range(first.Length, Count - first.Length).Select(Id), recovered.Select(m => m.MessageId));
             for (var i = 0; i < recovered.Count; i++)
             {
-                Assert.Equal(Numbered(content, first.Length + i), ReadBody(spool, recovered[i]));
+                Assert.Equal(Numbered(content, first.Length + i), SpoolBody.Read(spool, recovered[i]));
             }
         }
     }
@@ -609,15 +609,6 @@ public sealed class SpoolLogTests : IDisposable
         var message = Message(id, incoming.Length);
         await spool.CommitAsync(incoming, message);
         return message;
-    }
-
-    private static byte[] ReadBody(SpoolStore spool, SpooledMessage message)
-    {
-        using var body = spool.OpenBody(message);
-        Assert.Equal(message.Size, body.Length);
-        using var copy = new MemoryStream();
-        body.CopyTo(copy);
-        return copy.ToArray();
     }
 
     /// <summary>Lines of printable ASCII ending in CRLF, the same for the same seed.</summary>

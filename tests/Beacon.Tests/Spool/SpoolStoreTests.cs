@@ -19,14 +19,14 @@ public sealed class SpoolStoreTests : IDisposable
         await CommitAsync(spool, "00000000000000000001", body);
 
         var message = Assert.Single(spool.List());
-        Assert.Equal(body, ReadBody(spool, message));
+        Assert.Equal(body, SpoolBody.Read(spool, message));
         Assert.Equal("rcpt@example.com", Assert.Single(message.Recipients).Address);
         Assert.Single(Names(spool.LogDir)); // no file of its own: a record in the log
         Assert.Empty(Names(spool.MetaDir));
         Assert.Equal(1, spool.Count());
         spool.Dispose();
         using var restarted = new SpoolStore(_dataDir, NullLogger.Instance);
-        Assert.Equal(body, ReadBody(restarted, Assert.Single(restarted.Recover())));
+        Assert.Equal(body, SpoolBody.Read(restarted, Assert.Single(restarted.Recover())));
     }
 
     [Fact]
@@ -111,13 +111,13 @@ public sealed class SpoolStoreTests : IDisposable
         using (var spool = new SpoolStore(_dataDir, NullLogger.Instance))
         {
             var message = Assert.Single(spool.Recover());
-            Assert.Equal("whole\r\n"u8.ToArray(), ReadBody(spool, message));
+            Assert.Equal("whole\r\n"u8.ToArray(), SpoolBody.Read(spool, message));
             Assert.Equal(["00000000000000000031.eml", "00000000000000000031.json"], Names(spool.QuarantineDir));
             Assert.False(Directory.Exists(queue));
         }
 
         using var restarted = new SpoolStore(_dataDir, NullLogger.Instance);
-        Assert.Equal("whole\r\n"u8.ToArray(), ReadBody(restarted, Assert.Single(restarted.Recover())));
+        Assert.Equal("whole\r\n"u8.ToArray(), SpoolBody.Read(restarted, Assert.Single(restarted.Recover())));
     }
 
     [Fact]
@@ -141,7 +141,7 @@ public sealed class SpoolStoreTests : IDisposable
         using var restarted = new SpoolStore(_dataDir, NullLogger.Instance);
         var message = Assert.Single(restarted.Recover());
         Assert.Equal("00000000000000000040", message.MessageId);
-        Assert.Equal(forged, ReadBody(restarted, message));
+        Assert.Equal(forged, SpoolBody.Read(restarted, message));
         Assert.Empty(Names(restarted.QuarantineDir));
     }
 
@@ -157,7 +157,7 @@ public sealed class SpoolStoreTests : IDisposable
         Assert.Equal(RecipientState.Delivered, spool.TryRead(message.MessageId)!.Recipients[0].State);
         Assert.Equal(before, File.ReadAllBytes(segment));
         Assert.Equal(["00000000000000000020.json"], Names(spool.MetaDir));
-        Assert.Equal("body\r\n"u8.ToArray(), ReadBody(spool, spool.TryRead(message.MessageId)!));
+        Assert.Equal("body\r\n"u8.ToArray(), SpoolBody.Read(spool, spool.TryRead(message.MessageId)!));
     }
 
     [Fact]
@@ -185,13 +185,13 @@ public sealed class SpoolStoreTests : IDisposable
 
             Assert.Equal(1, await spool.CompactAsync(TimeSpan.Zero));
             Assert.False(File.Exists(old));
-            Assert.Equal(bodies[3], ReadBody(spool, spool.TryRead(recovered[3].MessageId)!));
+            Assert.Equal(bodies[3], SpoolBody.Read(spool, spool.TryRead(recovered[3].MessageId)!));
         }
 
         using var restarted = new SpoolStore(_dataDir, NullLogger.Instance);
         var message = Assert.Single(restarted.Recover());
         Assert.Equal(5, message.Recipients[0].Attempts);
-        Assert.Equal(bodies[3], ReadBody(restarted, message));
+        Assert.Equal(bodies[3], SpoolBody.Read(restarted, message));
         Assert.DoesNotContain(old, Directory.GetFiles(restarted.LogDir));
     }
 
@@ -211,7 +211,7 @@ public sealed class SpoolStoreTests : IDisposable
         using (var spool = new SpoolStore(_dataDir, NullLogger.Instance))
         {
             var message = Assert.Single(spool.Recover());
-            Assert.Equal("moved\r\n"u8.ToArray(), ReadBody(spool, message));
+            Assert.Equal("moved\r\n"u8.ToArray(), SpoolBody.Read(spool, message));
             Assert.False(File.Exists(first)); // the earlier copy was released: nothing lived in its segment any more
         }
 
@@ -236,15 +236,6 @@ public sealed class SpoolStoreTests : IDisposable
         };
         await spool.CommitAsync(incoming, message);
         return message;
-    }
-
-    private static byte[] ReadBody(SpoolStore spool, SpooledMessage message)
-    {
-        using var body = spool.OpenBody(message);
-        Assert.Equal(message.Size, body.Length);
-        using var copy = new MemoryStream();
-        body.CopyTo(copy);
-        return copy.ToArray();
     }
 
     private static string[] Names(string directory) =>
